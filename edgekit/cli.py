@@ -1,0 +1,232 @@
+"""The `edgekit` command line: a thin typer layer that calls the library and prints.
+
+Exit codes: 0 ok, 1 internal error (a bug; the traceback goes to a log file), 2 usage,
+3 bad input, 4 device or connection, 5 result below a requested bound.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .errors import EdgekitError, UsageError
+
+app = typer.Typer(
+    help="edgekit: a trained Keras model to an edge device, with measured latency and accuracy.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+_consoles: dict[str, Console] = {}
+
+
+def err_console() -> Console:
+    """A console on a duplicate of fd 2, so it still reaches the terminal while edgekit
+    captures the converter's native log output on fd 2."""
+    if "err" not in _consoles:
+        stream = os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1, encoding="utf-8")
+        _consoles["err"] = Console(file=stream, stderr=True, highlight=False)
+    return _consoles["err"]
+
+
+def out_console() -> Console:
+    if "out" not in _consoles:
+        _consoles["out"] = Console(highlight=False)
+    return _consoles["out"]
+
+
+def _crash_log(exc: BaseException) -> Path:
+    folder = Path(tempfile.gettempdir())
+    path = folder / f"edgekit-crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    path.write_text("".join(traceback.format_exception(exc)))
+    return path
+
+
+def handle_errors(func):
+    """Turn an EdgekitError into one red line and its exit code; a bug into exit 1 + a log."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except EdgekitError as exc:
+            err_console().print(f"[red]error:[/red] {exc.message}", soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err_console().print("[yellow]interrupted[/yellow]; nothing was written at final paths")
+            raise typer.Exit(130) from None
+        except Exception as exc:  # a bug: keep the traceback off the terminal, in a log
+            log = _crash_log(exc)
+            err_console().print(
+                f"[red]internal error:[/red] {type(exc).__name__}: {exc} (a bug in edgekit; "
+                f"traceback in {log})", soft_wrap=True,
+            )
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def _progress_step(enabled: bool):
+    """A callback printing each library step as a dim line with elapsed seconds."""
+    started = time.perf_counter()
+
+    def step(message: str):
+        if enabled:
+            err_console().print(f"[dim]{time.perf_counter() - started:6.1f}s[/dim] {message}")
+
+    return step
+
+
+def _print_json(data) -> None:
+    from .convert.manifest import jsonable
+
+    sys.stdout.write(json.dumps(jsonable(data), indent=2, allow_nan=False) + "\n")
+
+
+def _comparison_table(rows: list[dict], title: str) -> Table:
+    from .report.markdown import TABLE_HEADER, table_cells
+
+    with_latency = any(row.get("p50_ms") is not None for row in rows)
+    header = TABLE_HEADER if with_latency else TABLE_HEADER[:-1]
+    table = Table(title=title)
+    for i, name in enumerate(header):
+        table.add_column(name, justify="left" if i < 2 else "right")
+    for row in rows:
+        table.add_row(*table_cells(row)[: len(header)])
+    return table
+
+
+def _floats(text: Optional[str], flag: str):
+    if text is None:
+        return None
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise UsageError(f"{flag} takes numbers separated by commas, e.g. 0.485,0.456,0.406; received {text!r}") from None
+
+
+@app.command()
+@handle_errors
+def convert(
+    model: Path = typer.Argument(..., help="Keras model: .keras, legacy .h5, or a SavedModel folder."),
+    float32: bool = typer.Option(False, "--float32", help="Float32 weights and activations (the baseline)."),
+    dynamic: bool = typer.Option(False, "--dynamic", help="Dynamic-range: int8 weights, float activations."),
+    float16: bool = typer.Option(False, "--float16", help="Float16 weights, float32 compute."),
+    int8: bool = typer.Option(False, "--int8", help="Full integer: int8 weights and activations (needs --calib)."),
+    int16x8: bool = typer.Option(False, "--int16x8", help="int16 activations, int8 weights (needs --calib)."),
+    all_recipes: bool = typer.Option(False, "--all", help="Every post-training recipe above."),
+    io: Optional[str] = typer.Option(None, "--io", help="I/O type for int8 (int8, uint8, float32) or int16x8 (int16, float32)."),
+    calib: Optional[str] = typer.Option(None, "--calib", help="Calibration data: image folder, .npy, .npz (x[, y]) or 'digits'."),
+    calib_samples: int = typer.Option(200, "--calib-samples", help="Samples used for calibration; the rest is held out for verification."),
+    eval_data: Optional[str] = typer.Option(None, "--eval", help="Evaluation data (same forms as --calib) for verification and accuracy."),
+    scale: Optional[float] = typer.Option(None, "--scale", help="Image folders: pixel multiplier before mean/std (default 1/255)."),
+    mean: Optional[str] = typer.Option(None, "--mean", help="Image folders: per-channel mean subtracted after scaling (default 0)."),
+    std: Optional[str] = typer.Option(None, "--std", help="Image folders: per-channel std divided by after the mean (default 1)."),
+    labels: Optional[Path] = typer.Option(None, "--labels", help="Text file, one class label per line, stored in the manifest."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output .tflite file (one recipe) or existing folder."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing outputs."),
+    batch: Optional[int] = typer.Option(None, "--batch", help="Fixed batch size of the exported model (default 1)."),
+    input_shape: Optional[str] = typer.Option(None, "--input-shape", help="Static input shape, batch first, e.g. 1x32x32x3."),
+    custom_objects: Optional[Path] = typer.Option(None, "--custom-objects", help="Python file whose public classes/functions are the model's custom objects."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout (progress stays on stderr)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines."),
+):
+    """Convert a Keras model to verified, self-describing .tflite artifacts (+ .json manifests)."""
+    from .convert import convert as run_convert
+    from .quantize import resolve_recipes
+    from .report.markdown import comparison_rows
+
+    chosen = {"float32": float32, "dynamic": dynamic, "float16": float16, "int8": int8, "int16x8": int16x8}
+    if all_recipes and any(chosen.values()):
+        raise UsageError("--all already includes every recipe; pass --all or individual recipe flags, not both")
+    names = list(chosen) if all_recipes else [name for name, on in chosen.items() if on]
+    recipes = resolve_recipes(names, io)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # this CLI process only
+    result = run_convert(
+        model, recipes, calib=calib, eval=eval_data, calib_samples=calib_samples, output=output,
+        force=force, labels=labels, batch=batch, input_shape=input_shape, custom_objects=custom_objects,
+        scale=scale, mean=_floats(mean, "--mean"), std=_floats(std, "--std"),
+        on_step=_progress_step(not quiet),
+    )
+    if as_json:
+        _print_json(result.to_dict())
+        return
+    ev = result.evaluation
+    from .report.markdown import fmt_pct
+
+    title = f"{model.name}: verified on {ev['samples']} samples ({ev['kind']})"
+    if result.reference_accuracy is not None:
+        title += f"; float Keras accuracy {fmt_pct(result.reference_accuracy)}"
+    out_console().print(_comparison_table(comparison_rows(result), title))
+    if ev["kind"] == "synthetic":
+        out_console().print(f"[yellow]note:[/yellow] {ev['note']}")
+    for artifact in result.artifacts:
+        out_console().print(f"wrote {artifact.path} and {artifact.manifest_path.name}")
+
+
+@app.command()
+@handle_errors
+def inspect(
+    model: Path = typer.Argument(..., help="A .tflite file."),
+    as_json: bool = typer.Option(False, "--json", help="Print everything as JSON on stdout."),
+    tensors: bool = typer.Option(False, "--tensors", help="List every tensor, not only inputs and outputs."),
+):
+    """Show a .tflite file: size, op histogram, I/O quantization, integer-only, manifest."""
+    from .report.inspect import inspect_tflite
+
+    info = inspect_tflite(model)
+    if as_json:
+        _print_json(info)
+        return
+    from .report.inspect import render_inspect
+
+    for renderable in render_inspect(info, show_tensors=tensors):
+        out_console().print(renderable)
+
+
+@app.command()
+@handle_errors
+def demo(
+    output: Path = typer.Option(Path("edgekit-demo"), "--output", "-o", help="Folder to write (must not exist unless --force)."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing output folder."),
+    epochs: int = typer.Option(15, "--epochs", help="Training epochs for the small CNN."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
+):
+    """Train a CNN on built-in handwritten digits, convert it with every recipe, measure each."""
+    from .demo import run_demo
+
+    if epochs <= 0:
+        raise UsageError(f"--epochs must be positive; received {epochs}")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    result = run_demo(output, force=force, epochs=epochs, on_step=_progress_step(True))
+    if as_json:
+        _print_json(result.to_dict())
+        return
+    report = result.report
+    from .report.markdown import fmt_pct
+
+    title = f"digits CNN (float Keras accuracy {fmt_pct(report['float_accuracy'])}), {report['dataset']['test']} held-out images"
+    out_console().print(_comparison_table(result.rows, title))
+    out_console().print(f"files in {result.output}/: model, artifacts + manifests, report.json, report.md ({report['seconds']} s)")
+
+
+def main():
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,297 @@
+"""`convert`: a model file -> verified, self-describing .tflite artifacts, one per recipe.
+
+Order of work: check every argument and output path, load the model and data, convert each
+recipe in memory, verify it through `edgekit.runtime` against the Keras model, and only then
+write the artifacts (temp file + rename; each manifest after its .tflite).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .._native_log import capture_native_stderr
+from .._files import atomic_write_bytes, atomic_write_text, check_writable, sha256_file
+from ..data import Dataset, load_data, split_holdout
+from ..errors import BadInputError, UsageError
+from ..metrics import compare_outputs
+from ..models import SourceModel, load_model
+from ..quantize.recipes import Recipe
+from ..runtime import MANIFEST_METADATA_NAME, Model, embed_metadata
+from ..runtime.preprocess import DEFAULT_MEAN, DEFAULT_SCALE, DEFAULT_STD
+from . import manifest as manifest_mod
+from .tflite import Converted, convert_saved_model
+
+SYNTHETIC_SAMPLES = 64
+MAX_EVAL_SAMPLES = 1000
+
+
+@dataclass(frozen=True)
+class Artifact:
+    recipe: Recipe
+    path: Path
+    manifest_path: Path
+    manifest: dict
+
+    @property
+    def verification(self) -> dict:
+        return self.manifest["verification"]
+
+    def summary(self) -> dict:
+        size = self.manifest["size"]
+        v = self.verification
+        return {
+            "recipe": self.recipe.name,
+            "io": self.recipe.io,
+            "path": str(self.path),
+            "manifest": str(self.manifest_path),
+            "bytes": size["bytes"],
+            "ratio_vs_float32": size["ratio_vs_float32"],
+            "top1_agreement": v["top1_agreement"],
+            "accuracy": v["accuracy"],
+            "accuracy_delta": v["accuracy_delta"],
+            "max_abs_error": v["max_abs_error"],
+            "snr_db": v["snr_db"],
+            "conversion_seconds": self.manifest["conversion_seconds"],
+        }
+
+
+@dataclass(frozen=True)
+class ConvertResult:
+    source: dict
+    evaluation: dict
+    reference_accuracy: float | None
+    artifacts: tuple[Artifact, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict:
+        return manifest_mod.jsonable({
+            "source": self.source,
+            "evaluation": self.evaluation,
+            "reference_accuracy": self.reference_accuracy,
+            "artifacts": [a.summary() for a in self.artifacts],
+        })
+
+
+def output_paths(model_path: Path, recipes: list[Recipe], output: Path | None) -> list[Path]:
+    """Where each recipe's .tflite goes: NAME_RECIPE.tflite beside the model, in -o DIR, or -o FILE."""
+    stem = model_path.name if model_path.is_dir() else model_path.stem
+    if output is not None and output.suffix == ".tflite":
+        if len(recipes) > 1:
+            raise UsageError(
+                f"-o {output} names one file but {len(recipes)} recipes were chosen; pass a "
+                "folder to -o, or choose one recipe"
+            )
+        return [output]
+    folder = output if output is not None else model_path.parent
+    if output is not None and not output.is_dir():
+        raise BadInputError(f"-o {output}: no such folder; create it first, or give a .tflite file name")
+    return [folder / f"{stem}_{r.name}.tflite" for r in recipes]
+
+
+def read_labels(path: Path | None) -> list[str] | None:
+    if path is None:
+        return None
+    if not path.is_file():
+        raise BadInputError(f"labels file not found: {path}; pass a text file with one label per line")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise BadInputError(f"labels file {path} is not UTF-8 text; one label per line") from None
+    labels = [line.strip() for line in lines if line.strip()]
+    if not labels:
+        raise BadInputError(f"labels file {path} is empty; one label per line")
+    return labels
+
+
+def _check_labels(labels, reference_outputs, where: str):
+    size = int(np.prod(reference_outputs[0].shape[1:]))
+    if labels is not None and len(labels) != size:
+        raise BadInputError(
+            f"{where} has {len(labels)} labels but the model's output has {size} values; "
+            "give one label per output class"
+        )
+
+
+def _verify(content: bytes, eval_x: list[np.ndarray], reference: list[np.ndarray], labels_y):
+    """Run the .tflite through edgekit.runtime on the evaluation inputs and compare."""
+    model = Model.from_bytes(content)
+    out = model.predict(eval_x if len(eval_x) > 1 else eval_x[0])
+    inputs = [s.to_dict() for s in model.inputs]
+    outputs = [s.to_dict() for s in model.outputs]
+    outs = list(out.values()) if isinstance(out, dict) else [out]
+    metrics = compare_outputs(reference[0], outs[0], labels_y)
+    if len(outs) > 1:
+        metrics["per_output"] = [compare_outputs(r, o) for r, o in zip(reference, outs)]
+    return metrics, inputs, outputs
+
+
+def _pick_data(source: SourceModel, recipes, calib, eval_spec, calib_samples, prep_args):
+    """Calibration set (if needed/given) and evaluation set (--eval, held-out, or synthetic)."""
+    needs_calib = any(r.needs_calibration for r in recipes)
+    if needs_calib and calib is None:
+        names = ", ".join(r.name for r in recipes if r.needs_calibration)
+        raise UsageError(
+            f"{names} needs calibration data: pass --calib with a folder of images, a .npy or "
+            ".npz file, or a built-in dataset name such as 'digits' (edgekit never calibrates "
+            "on random data)"
+        )
+    if calib_samples <= 0:
+        raise UsageError(f"--calib-samples must be positive; received {calib_samples}")
+    if (calib is not None or eval_spec is not None) and len(source.inputs) > 1:
+        raise BadInputError(
+            f"{source.path.name} has {len(source.inputs)} inputs; calibration and evaluation "
+            "data are supported for single-input models only"
+        )
+    shape = source.inputs[0].shape
+    calib_set = holdout = None
+    if calib is not None:
+        full = load_data(calib, shape, role="calibration", **prep_args)
+        calib_set, holdout = split_holdout(full, calib_samples, seed=0, max_holdout=MAX_EVAL_SAMPLES)
+    if eval_spec is not None:
+        eval_set = load_data(eval_spec, shape, role="evaluation", max_samples=MAX_EVAL_SAMPLES, **prep_args)
+        kind = "eval"
+    elif holdout is not None and len(holdout):
+        eval_set, kind = holdout, "held-out calibration data"
+    else:
+        eval_set, kind = None, "synthetic"
+    return calib_set, eval_set, kind
+
+
+def _check_data_pair(calib_set, eval_set, explicit_preprocessing: bool) -> None:
+    """Image preprocessing flags need image data; class folders must agree between sets."""
+    sets = [ds for ds in (calib_set, eval_set) if ds is not None]
+    if explicit_preprocessing and not any(ds.kind == "images" for ds in sets):
+        raise UsageError(
+            "--scale/--mean/--std apply to image folders only; .npy/.npz files and built-in "
+            "sets are already model-ready, so leave these flags out"
+        )
+    if (calib_set is not None and eval_set is not None and calib_set.class_names
+            and eval_set.class_names and calib_set.class_names != eval_set.class_names):
+        raise BadInputError(
+            f"calibration classes {list(calib_set.class_names)} differ from evaluation classes "
+            f"{list(eval_set.class_names)}; labels would not line up: use the same class folders"
+        )
+
+
+def _synthetic_inputs(source: SourceModel) -> list[np.ndarray]:
+    """Fixed-seed uniform [0, 1) inputs: enough to check numerics, never used to calibrate."""
+    rng = np.random.default_rng(0)
+    return [rng.random((SYNTHETIC_SAMPLES, *s.shape[1:]), dtype=np.float32) for s in source.inputs]
+
+
+def convert(
+    model: str | Path,
+    recipes: list[Recipe],
+    *,
+    calib: str | None = None,
+    eval: str | None = None,  # noqa: A002 - mirrors the CLI flag
+    calib_samples: int = 200,
+    output: str | Path | None = None,
+    force: bool = False,
+    labels: str | Path | None = None,
+    batch: int | None = None,
+    input_shape: str | None = None,
+    custom_objects: str | Path | None = None,
+    scale: float | None = None,
+    mean=None,
+    std=None,
+    options: dict | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> ConvertResult:
+    """Convert `model` with each recipe, verify each result, write artifacts + manifests."""
+    step = on_step or (lambda message: None)
+    model_path = Path(model)
+    if not recipes:
+        raise UsageError("no recipe chosen; pass --int8, --float16, ... or --all")
+    tflite_paths = output_paths(model_path, recipes, Path(output) if output else None)
+    manifest_paths = [p.with_suffix(".json") for p in tflite_paths]
+    check_writable(tflite_paths + manifest_paths, force)
+    label_list = read_labels(Path(labels) if labels else None)
+
+    step(f"loading {model_path.name}")
+    source = load_model(model_path, batch=batch, input_shape=input_shape, custom_objects=custom_objects)
+    prep_args = {"scale": DEFAULT_SCALE if scale is None else scale,
+                 "mean": DEFAULT_MEAN if mean is None else mean,
+                 "std": DEFAULT_STD if std is None else std}
+    step("loading data")
+    calib_set, eval_set, eval_kind = _pick_data(source, recipes, calib, eval, calib_samples, prep_args)
+    _check_data_pair(calib_set, eval_set, explicit_preprocessing=(scale, mean, std) != (None, None, None))
+    eval_x = [eval_set.x] if eval_set is not None else _synthetic_inputs(source)
+    eval_y = eval_set.y if eval_set is not None else None
+    reference = source.predict(eval_x)
+    labels_from = "--labels"
+    if label_list is None:
+        for ds in (calib_set, eval_set):
+            names = getattr(ds, "class_names", None)
+            if names and len(names) == int(np.prod(reference[0].shape[1:])):
+                label_list, labels_from = list(names), f"class names of {ds.source}"
+                break
+    _check_labels(label_list, reference, labels_from)
+    ref_metrics = compare_outputs(reference[0], reference[0], eval_y)
+    evaluation = _evaluation_summary(eval_set, eval_kind, len(eval_x[0]))
+
+    results: list[tuple[Converted, dict, list, list]] = []
+    with tempfile.TemporaryDirectory(prefix="edgekit-savedmodel-") as tmp:
+        step("exporting a static-shape SavedModel")
+        source.export_saved_model(Path(tmp) / "saved_model")
+        calibration = [calib_set.x] if calib_set is not None else None
+        names = [s.name for s in source.inputs]
+        todo = recipes if any(r.name == "float32" for r in recipes) else [Recipe("float32"), *recipes]
+        for recipe in todo:
+            step(f"converting: {recipe.name}")
+            converted = convert_saved_model(
+                Path(tmp) / "saved_model", recipe, names, calibration, source.batch, options
+            )
+            step(f"verifying: {recipe.name}")
+            with capture_native_stderr():  # the interpreter's one-time INFO line
+                metrics, ins, outs = _verify(converted.content, eval_x, reference, eval_y)
+            results.append((converted, metrics, ins, outs))
+    float_bytes = len(next(c.content for c, *_ in results if c.recipe.name == "float32"))
+    preprocessing = next((ds.preprocessing for ds in (calib_set, eval_set) if ds is not None and ds.preprocessing), None)
+
+    artifacts = []
+    for path, manifest_path, recipe in zip(tflite_paths, manifest_paths, recipes):
+        converted, metrics, ins, outs = next(r for r in results if r[0].recipe == recipe)
+        metrics["data"] = evaluation
+        ref_acc = ref_metrics["accuracy"]
+        metrics["accuracy_delta"] = (
+            metrics["accuracy"] - ref_acc if metrics["accuracy"] is not None and ref_acc is not None else None
+        )
+        manifest = manifest_mod.build_manifest(
+            source=source.describe(),
+            recipe=recipe.to_dict(),
+            inputs=ins,
+            outputs=outs,
+            preprocessing=preprocessing,
+            labels=label_list,
+            calibration=calib_set.to_summary() if calib_set is not None and recipe.needs_calibration else None,
+            size={
+                "bytes": len(converted.content),
+                "float32_bytes": float_bytes,
+                "ratio_vs_float32": round(len(converted.content) / float_bytes, 4),
+            },
+            conversion_seconds=converted.seconds,
+            verification=metrics,
+        )
+        step(f"writing {path.name}")
+        payload = manifest_mod.dumps(manifest).encode()
+        atomic_write_bytes(path, embed_metadata(converted.content, MANIFEST_METADATA_NAME, payload))
+        sidecar = dict(manifest, artifact={"file": path.name, "sha256": sha256_file(path), "bytes": path.stat().st_size})
+        atomic_write_text(manifest_path, manifest_mod.dumps(sidecar))
+        artifacts.append(Artifact(recipe, path, manifest_path, sidecar))
+    return ConvertResult(source.describe(), evaluation, ref_metrics["accuracy"], tuple(artifacts))
+
+
+def _evaluation_summary(eval_set: Dataset | None, kind: str, n: int) -> dict:
+    if eval_set is None:
+        return {
+            "kind": "synthetic",
+            "samples": n,
+            "note": "no --eval or --calib data: numerics checked on fixed-seed uniform inputs; "
+            "accuracy not measured",
+        }
+    return {"kind": kind, "samples": n, **{k: v for k, v in eval_set.to_summary().items() if k in ("source", "has_labels")}}
