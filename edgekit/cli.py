@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ._native_log import capture_native_stderr
 from .errors import EdgekitError, UsageError
 
 app = typer.Typer(
@@ -59,6 +60,7 @@ def handle_errors(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        err_console()  # bind to the real fd 2 before any native-log capture redirects it
         try:
             return func(*args, **kwargs)
         except typer.Exit:
@@ -156,12 +158,13 @@ def convert(
     names = list(chosen) if all_recipes else [name for name, on in chosen.items() if on]
     recipes = resolve_recipes(names, io)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # this CLI process only
-    result = run_convert(
-        model, recipes, calib=calib, eval=eval_data, calib_samples=calib_samples, output=output,
-        force=force, labels=labels, batch=batch, input_shape=input_shape, custom_objects=custom_objects,
-        scale=scale, mean=_floats(mean, "--mean"), std=_floats(std, "--std"),
-        on_step=_progress_step(not quiet),
-    )
+    with capture_native_stderr():  # converter/TF C++ logs; progress goes to err_console
+        result = run_convert(
+            model, recipes, calib=calib, eval=eval_data, calib_samples=calib_samples,
+            output=output, force=force, labels=labels, batch=batch, input_shape=input_shape,
+            custom_objects=custom_objects, scale=scale, mean=_floats(mean, "--mean"),
+            std=_floats(std, "--std"), on_step=_progress_step(not quiet),
+        )
     if as_json:
         _print_json(result.to_dict())
         return
@@ -212,7 +215,8 @@ def demo(
     if epochs <= 0:
         raise UsageError(f"--epochs must be positive; received {epochs}")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    result = run_demo(output, force=force, epochs=epochs, on_step=_progress_step(True))
+    with capture_native_stderr():  # TF/converter C++ logs; progress goes to err_console
+        result = run_demo(output, force=force, epochs=epochs, on_step=_progress_step(True))
     if as_json:
         _print_json(result.to_dict())
         return

@@ -20,7 +20,7 @@ def fmt_pct(value) -> str:
 
 
 def fmt_delta(value) -> str:
-    return "-" if value is None else f"{100 * value:+.2f} pt"
+    return "-" if value is None else f"{100 * value:+.2f}"
 
 
 def fmt_ms(value) -> str:
@@ -45,7 +45,7 @@ def table_cells(row: dict) -> list[str]:
     ]
 
 
-TABLE_HEADER = ["recipe", "I/O", "size KiB", "vs float32", "agreement", "accuracy", "delta", "p50 ms"]
+TABLE_HEADER = ["recipe", "I/O", "KiB", "vs f32", "agree", "accuracy", "delta pt", "p50 ms"]
 
 
 def markdown_report(report: dict) -> str:
@@ -62,8 +62,9 @@ def markdown_report(report: dict) -> str:
     lines += ["| " + " | ".join(table_cells(row)) + " |" for row in report["rows"]]
     lines += [
         "",
-        "agreement: share of held-out images where the artifact's top-1 class equals the float "
-        "Keras model's. delta: accuracy change against the float Keras model. p50: median "
+        "vs f32: file size relative to the float32 artifact. agree: share of held-out images where the artifact's top-1 class equals the float "
+        "Keras model's. delta pt: accuracy change in points against the float Keras model. "
+        "p50: median "
         "latency of one image through edgekit.runtime on this machine, one thread.",
         "",
         f"Finished in {report['seconds']} s.",

@@ -89,6 +89,21 @@ def _dequantizer(spec: "TensorSpec"):
     return lambda q: take(q, mode="wrap")
 
 
+def _finite_check(dtype: np.dtype, size: int):
+    """A fast all-values-finite test for float inputs of this dtype and size (else None).
+
+    Small float32/float16 tensors: a float64 sum is finite exactly when every value is
+    (NaN and inf propagate, and it cannot overflow) and costs one numpy call; larger
+    tensors: isfinite().all(), which streams faster.
+    """
+    if dtype.kind != "f":
+        return None
+    if size <= 512 and dtype.itemsize <= 4:
+        add_reduce, isfinite, f64 = np.add.reduce, math.isfinite, np.float64
+        return lambda x: isfinite(add_reduce(x, None, f64))
+    return lambda x: bool(np.isfinite(x).all())
+
+
 def _fast_path(interpreter, spec: "TensorSpec", out_index: int, dequant):
     """predict for the common call, as a closure over everything it needs.
 
@@ -99,16 +114,14 @@ def _fast_path(interpreter, spec: "TensorSpec", out_index: int, dequant):
         interpreter.set_tensor, interpreter.invoke, interpreter.get_tensor
     )
     index, dtype, shape = spec.index, np.dtype(spec.dtype), spec.shape
-    check_finite = dtype.kind == "f"
-    ndarray, isfinite, add_reduce = np.ndarray, math.isfinite, np.add.reduce
+    all_finite = _finite_check(dtype, int(np.prod(shape)))
+    ndarray = np.ndarray
 
     def run(x, raw):
         if type(x) is not ndarray or x.dtype is not dtype or x.shape != shape:
             return None
-        # A finite sum proves every value finite (NaN and inf propagate); a non-finite
-        # sum (NaN, inf or a float overflow) goes to the exact check in the general path.
-        if check_finite and not isfinite(add_reduce(x, None)):
-            return None
+        if all_finite is not None and not all_finite(x):
+            return None  # the general path raises the NaN/inf error
         set_tensor(index, x)
         invoke()
         out = get_tensor(out_index)

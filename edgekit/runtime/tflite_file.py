@@ -19,6 +19,7 @@ from ..errors import BadInputError, MissingDependencyError
 
 MANIFEST_METADATA_NAME = "edgekit_manifest"
 FILE_IDENTIFIER = b"TFL3"
+SCHEMA_VERSION = 3
 BUFFER_ALIGNMENT = 16  # the TFLite converter aligns constant data to 16 bytes
 MAX_FLATBUFFER_BYTES = 2**31 - 1
 
@@ -100,8 +101,14 @@ def _root(data: bytes, source: str):
     schema = _schema()
     try:
         model = schema.Model.GetRootAs(data, 0)
-        if model._tab.Pos >= len(data):
-            raise _Malformed("root table offset points past the end of the file")
+        if not 8 <= model._tab.Pos < len(data):
+            raise _Malformed(f"the root table offset {model._tab.Pos} is outside the file")
+        if model.Version() != SCHEMA_VERSION:
+            raise _Malformed(
+                f"schema version {model.Version()} (TFLite models have {SCHEMA_VERSION})"
+            )
+        if model.SubgraphsLength() < 1:
+            raise _Malformed("the model has no subgraphs")
     except Exception as exc:  # noqa: BLE001 - any parse failure means a bad file
         raise _parse_error(source, exc) from None
     return model
@@ -369,8 +376,6 @@ def _describe(model, data: bytes) -> ModelInfo:
     schema = _schema()
     opcodes = _read_opcodes(model, data, schema)
     n_subgraphs = _count(model.SubgraphsLength(), data, "subgraph")
-    if n_subgraphs == 0:
-        raise _Malformed("the model has no subgraphs")
     subgraphs = [
         _read_subgraph(model.Subgraphs(i), model, data, opcodes) for i in range(n_subgraphs)
     ]

@@ -1,0 +1,48 @@
+"""`edgekit inspect` on checked-in fixtures (no TensorFlow needed) and on bad files."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import FIXTURES, assert_clean_error, run_cli
+
+
+def test_inspect_int8_fixture_json():
+    result = run_cli("inspect", FIXTURES / "int8.tflite", "--json")
+    assert result.returncode == 0, result.stderr
+    info = json.loads(result.stdout)
+    assert info["fully_integer"] is True
+    assert info["inputs"][0]["dtype"] == "int8" and info["inputs"][0]["scales"]
+    assert sum(info["op_histogram"].values()) == len(info["ops"]) > 0
+    assert info["size_bytes"] == (FIXTURES / "int8.tflite").stat().st_size
+
+
+def test_inspect_float_fixture_table():
+    result = run_cli("inspect", FIXTURES / "float32.tflite", "--tensors")
+    assert result.returncode == 0, result.stderr
+    assert "fully integer" in result.stdout and "no" in result.stdout
+    assert "op histogram" in result.stdout and "tensors" in result.stdout
+
+
+def test_inspect_shows_embedded_manifest(tmp_path):
+    from edgekit.runtime import MANIFEST_METADATA_NAME, embed_metadata
+
+    data = embed_metadata((FIXTURES / "int8.tflite").read_bytes(), MANIFEST_METADATA_NAME,
+                          json.dumps({"schema": "edgekit.manifest/1", "recipe": {"name": "int8", "io": "int8"},
+                                      "source": {"file": "x.keras", "sha256": "ab" * 32}}).encode())
+    (tmp_path / "m.tflite").write_bytes(data)
+    result = run_cli("inspect", tmp_path / "m.tflite", "--json")
+    assert json.loads(result.stdout)["manifest"]["recipe"]["name"] == "int8"
+    table = run_cli("inspect", tmp_path / "m.tflite")
+    assert "edgekit manifest" in table.stdout and "x.keras" in table.stdout
+
+
+def test_inspect_errors(tmp_path):
+    assert_clean_error(run_cli("inspect", tmp_path / "none.tflite"), 3, "file not found")
+    (tmp_path / "text.tflite").write_text("not a model at all")
+    assert_clean_error(run_cli("inspect", tmp_path / "text.tflite"), 3, "not a TFLite model")
+    (tmp_path / "magic.tflite").write_bytes(b"\x00\x00\x00\x00TFL3")
+    assert_clean_error(run_cli("inspect", tmp_path / "magic.tflite"), 3, "magic.tflite")
+    data = (FIXTURES / "int8.tflite").read_bytes()
+    (tmp_path / "cut.tflite").write_bytes(data[: len(data) // 3])
+    assert_clean_error(run_cli("inspect", tmp_path / "cut.tflite"), 3, "cut.tflite")
