@@ -78,9 +78,13 @@ def main() -> None:
             child = subprocess.run(
                 [sys.executable, __file__, "--calib-samples", str(args.calib_samples),
                  "--one", recipe, str(model_path), str(calib), str(folder)],
-                capture_output=True, text=True, check=True,
+                capture_output=True, text=True,
             )
-            rows.append(json.loads(child.stdout.strip().splitlines()[-1]))
+            if child.returncode == 0:
+                rows.append(json.loads(child.stdout.strip().splitlines()[-1]))
+            else:
+                lines = child.stderr.strip().splitlines() or ["(no output)"]
+                rows.append({"recipe": recipe, "error": lines[-1]})
     print(json.dumps({
         "benchmark": "convert",
         "model": f"MobileNetV2(weights=None, input {args.input_size}x{args.input_size}x3)",

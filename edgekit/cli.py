@@ -33,18 +33,26 @@ app = typer.Typer(
 _consoles: dict[str, Console] = {}
 
 
+def _width(stream) -> int | None:
+    """Terminals report their width; logs and pipes get 160 columns instead of rich's 80."""
+    try:
+        return None if stream.isatty() else int(os.environ.get("COLUMNS", 160))
+    except (AttributeError, ValueError):
+        return 160
+
+
 def err_console() -> Console:
     """A console on a duplicate of fd 2, so it still reaches the terminal while edgekit
     captures the converter's native log output on fd 2."""
     if "err" not in _consoles:
         stream = os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1, encoding="utf-8")
-        _consoles["err"] = Console(file=stream, stderr=True, highlight=False)
+        _consoles["err"] = Console(file=stream, stderr=True, highlight=False, width=_width(stream))
     return _consoles["err"]
 
 
 def out_console() -> Console:
     if "out" not in _consoles:
-        _consoles["out"] = Console(highlight=False)
+        _consoles["out"] = Console(highlight=False, width=_width(sys.stdout))
     return _consoles["out"]
 
 
@@ -226,6 +234,95 @@ def demo(
     title = f"digits CNN (float Keras accuracy {fmt_pct(report['float_accuracy'])}), {report['dataset']['test']} held-out images"
     out_console().print(_comparison_table(result.rows, title))
     out_console().print(f"files in {result.output}/: model, artifacts + manifests, report.json, report.md ({report['seconds']} s)")
+
+
+def _bench_table(result: dict) -> Table:
+    from .report.markdown import fmt_delta, fmt_pct
+
+    table = Table(title=f"edgekit bench on {result['system']['machine']} ({result['system'].get('cpu_model') or '?'})")
+    header = ["model", "recipe", "KiB", "p50 ms", "p90 ms", "p99 ms", "CV", "speed-up", "size", "accuracy", "agree", "delta pt", "verdict"]
+    for i, name in enumerate(header):
+        table.add_column(name, justify="left" if i < 2 else "right")
+    for m in result["models"]:
+        vs = m["vs_first"]
+        verdict = {"PASS": "[green]PASS[/green]", "FAIL": "[red]FAIL[/red]"}.get(m["verdict"], "-")
+        table.add_row(
+            m["name"], m["recipe"] or "-", f"{m['size_bytes'] / 1024:.1f}", f"{m['p50_ms']:.3f}",
+            f"{m['p90_ms']:.3f}", f"{m['p99_ms']:.3f}", f"{100 * m['latency']['cv']:.1f}%",
+            "-" if vs["speedup"] is None else f"{vs['speedup']:.2f}x", f"{vs['size_ratio']:.2f}x",
+            fmt_pct(m["accuracy"]), fmt_pct(m["agreement"]), fmt_delta(vs["accuracy_delta"]), verdict,
+        )
+    return table
+
+
+@app.command()
+@handle_errors
+def bench(
+    models: List[Path] = typer.Argument(..., help="One or more .tflite files; the first is the baseline of the comparison."),
+    data: Optional[str] = typer.Option(None, "--data", help="Evaluation data: .npz with x (and optional y), or an image folder with one subfolder per class."),
+    reference: Optional[Path] = typer.Option(None, "--reference", help="Float reference: .keras/.h5/SavedModel (needs edgekit[convert]), float .tflite, or an .npz from --save-reference."),
+    save_reference: Optional[Path] = typer.Option(None, "--save-reference", help="Save the reference outputs on --data to this .npz, for devices without TensorFlow."),
+    runs: int = typer.Option(100, "--runs", help="Timed runs per model (at least; see --min-time)."),
+    min_time: float = typer.Option(1.0, "--min-time", help="Keep timing until this many seconds have passed (and --runs are done)."),
+    warmup: int = typer.Option(10, "--warmup", help="Warm-up runs before timing (at least; see --warmup-time)."),
+    warmup_time: float = typer.Option(0.5, "--warmup-time", help="Warm up for at least this many seconds."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="Interpreter threads (default: the interpreter's)."),
+    backend: str = typer.Option("auto", "--backend", help="Interpreter: auto, litert, tflite-runtime or tf."),
+    min_relative_accuracy: float = typer.Option(0.99, "--min-relative-accuracy", help="PASS when accuracy >= this x the reference accuracy."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 5 when any model's verdict is FAIL."),
+    json_path: Optional[Path] = typer.Option(None, "--json", help="Write the full result (schema edgekit.bench/1, raw samples included) to this file; '-' for stdout."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Write a self-contained HTML report with plots to this file."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing --json/--report/--save-reference files."),
+):
+    """Measure latency (percentiles) and accuracy against a float reference for .tflite models."""
+    from ._files import atomic_write_text, check_writable
+    from .bench import TimingConfig, run_benchmark
+
+    outputs = [p for p in (json_path, report, save_reference) if p is not None and str(p) != "-"]
+    check_writable(outputs, force)
+    timing = TimingConfig(runs=runs, min_time=min_time, warmup=warmup, warmup_time=warmup_time)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    status = err_console().status("starting")
+    step = _progress_step(True)
+
+    def on_tick(name: str, count: int):
+        status.update(f"latency: {name}: {count} runs")
+
+    with status, capture_native_stderr():
+        result = run_benchmark(
+            models, data=data, reference=str(reference) if reference else None,
+            save_reference_to=str(save_reference) if save_reference else None, timing=timing,
+            threads=threads, backend=backend, min_relative_accuracy=min_relative_accuracy,
+            on_step=lambda message: (status.update(message), step(message)),
+            on_tick=on_tick,
+        )
+    from .convert.manifest import jsonable
+
+    text = json.dumps(jsonable(result), indent=1, allow_nan=False) + "\n"
+    if json_path is not None and str(json_path) == "-":
+        sys.stdout.write(text)
+    else:
+        out_console().print(_bench_table(result))
+        for warning in result["warnings"]:
+            out_console().print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
+    page = None
+    if report is not None:  # rendered before anything is written
+        from .report.html import render_bench_html
+
+        page = render_bench_html(result)
+    if json_path is not None and str(json_path) != "-":
+        atomic_write_text(json_path, text)
+        err_console().print(f"wrote {json_path}")
+    if page is not None:
+        atomic_write_text(report, page)
+        err_console().print(f"wrote {report}")
+    if result["interrupted"]:
+        err_console().print("[yellow]interrupted[/yellow]: partial results above")
+        raise typer.Exit(130)
+    failed = [m["name"] for m in result["models"] if m["verdict"] == "FAIL"]
+    if strict and failed:
+        err_console().print(f"[red]FAIL[/red]: {', '.join(failed)} below {min_relative_accuracy:g} x reference accuracy")
+        raise typer.Exit(5)
 
 
 def main():

@@ -17,7 +17,7 @@ import numpy as np
 from .._native_log import capture_native_stderr
 from .._files import atomic_write_bytes, atomic_write_text, check_writable, sha256_file
 from ..data import Dataset, load_data, split_holdout
-from ..errors import BadInputError, UsageError
+from ..errors import BadInputError, EdgekitError, UsageError
 from ..metrics import compare_outputs
 from ..models import SourceModel, load_model
 from ..quantize.recipes import Recipe
@@ -116,10 +116,16 @@ def _check_labels(labels, reference_outputs, where: str):
         )
 
 
-def _verify(content: bytes, eval_x: list[np.ndarray], reference: list[np.ndarray], labels_y):
+def _verify(recipe: Recipe, content: bytes, eval_x: list[np.ndarray], reference: list[np.ndarray], labels_y):
     """Run the .tflite through edgekit.runtime on the evaluation inputs and compare."""
-    model = Model.from_bytes(content)
-    out = model.predict(eval_x if len(eval_x) > 1 else eval_x[0])
+    try:
+        model = Model.from_bytes(content)
+        out = model.predict(eval_x if len(eval_x) > 1 else eval_x[0])
+    except EdgekitError as exc:
+        raise BadInputError(
+            f"{recipe.name}: the converted model does not run in the interpreter ({exc.message}); "
+            "try another recipe for this model"
+        ) from None
     inputs = [s.to_dict() for s in model.inputs]
     outputs = [s.to_dict() for s in model.outputs]
     outs = list(out.values()) if isinstance(out, dict) else [out]
@@ -248,7 +254,7 @@ def convert(
             )
             step(f"verifying: {recipe.name}")
             with capture_native_stderr():  # the interpreter's one-time INFO line
-                metrics, ins, outs = _verify(converted.content, eval_x, reference, eval_y)
+                metrics, ins, outs = _verify(recipe, converted.content, eval_x, reference, eval_y)
             results.append((converted, metrics, ins, outs))
     float_bytes = len(next(c.content for c, *_ in results if c.recipe.name == "float32"))
     preprocessing = next((ds.preprocessing for ds in (calib_set, eval_set) if ds is not None and ds.preprocessing), None)

@@ -12,6 +12,7 @@ flatbuffer verifier, and a malformed file can then crash the process instead of 
 
 from __future__ import annotations
 
+import ctypes
 import platform
 
 from ..errors import BadInputError, DeviceError, MissingDependencyError, UsageError
@@ -115,6 +116,9 @@ def _load_edgetpu(load_delegate, device: str | None):
     library = _EDGETPU_LIBRARY.get(platform.system(), "libedgetpu.so.1")
     options = {"device": device} if device else None
     try:
+        # Open the library first: when it is missing, the interpreters' Delegate objects
+        # fail half-built and print an "Exception ignored in __del__" traceback.
+        ctypes.CDLL(library)
         return load_delegate(library, options)
     except (ValueError, OSError, RuntimeError) as exc:
         where = f" {device!r}" if device else ""
@@ -167,7 +171,10 @@ def make_interpreter(
         )
         interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
+        hint = ""
+        if "edgetpu-custom-op" in str(exc) and delegate is None:
+            hint = "; this is an Edge TPU model: run it with delegate='edgetpu' (--delegate edgetpu)"
         raise BadInputError(
-            f"{source} cannot be loaded by the {name} interpreter: {_one_line(str(exc))}"
+            f"{source} cannot be loaded by the {name} interpreter: {_one_line(str(exc))}{hint}"
         ) from None
     return interpreter, name

@@ -7,8 +7,8 @@ already of the input dtype) costs little more than set_tensor / invoke / get_ten
 
 from __future__ import annotations
 
+import functools
 import json
-import math
 import os
 import re
 from dataclasses import asdict, dataclass
@@ -84,24 +84,37 @@ def _dequantizer(spec: "TensorSpec"):
         return lambda q: dequantize(q, spec.scale, spec.zero_point)
     unsigned = np.dtype(f"uint{dtype.itemsize * 8}")
     codes = np.arange(2 ** (dtype.itemsize * 8), dtype=np.int64).astype(unsigned).view(dtype)
-    table = dequantize(codes, spec.scale, spec.zero_point)
-    take = table.take
+    take = dequantize(codes, spec.scale, spec.zero_point).take
     return lambda q: take(q, mode="wrap")
 
 
-def _finite_check(dtype: np.dtype, size: int):
-    """A fast all-values-finite test for float inputs of this dtype and size (else None).
+@functools.lru_cache(maxsize=None)
+def _dot_propagates_nan(dtype: np.dtype) -> bool:
+    """Whether np.vdot(x, 0) gives NaN for any NaN/inf in x (true of IEEE BLAS kernels)."""
+    zeros = np.zeros(67, dtype)
+    for bad in (np.nan, np.inf, -np.inf):
+        for position in (0, 17, 66):
+            x = np.ones(67, dtype)
+            x[position] = bad
+            if np.vdot(x, zeros) == 0:
+                return False
+    return True
 
-    Small float32/float16 tensors: a float64 sum is finite exactly when every value is
-    (NaN and inf propagate, and it cannot overflow) and costs one numpy call; larger
-    tensors: isfinite().all(), which streams faster.
+
+def _finite_check(dtype: np.dtype, size: int):
+    """A fast all-values-finite test for a float input of this dtype and size (else None).
+
+    vdot(x, zeros) is 0 exactly when every value is finite (NaN * 0 and inf * 0 are NaN;
+    nothing can overflow) and is one BLAS call: 3-5x faster than isfinite().all() up to
+    ~32k values. Larger inputs, float16, or a BLAS that fails the self-test use isfinite.
     """
     if dtype.kind != "f":
         return None
-    if size <= 512 and dtype.itemsize <= 4:
-        add_reduce, isfinite, f64 = np.add.reduce, math.isfinite, np.float64
-        return lambda x: isfinite(add_reduce(x, None, f64))
-    return lambda x: bool(np.isfinite(x).all())
+    if dtype.itemsize >= 4 and size <= 32768 and _dot_propagates_nan(dtype):
+        vdot, zeros = np.vdot, np.zeros(size, dtype)
+        return lambda x: vdot(x, zeros) == 0
+    isfinite = np.isfinite
+    return lambda x: bool(isfinite(x).all())
 
 
 def _fast_path(interpreter, spec: "TensorSpec", out_index: int, dequant):
@@ -237,7 +250,13 @@ def _check_finite(spec: TensorSpec, x: np.ndarray) -> None:
 
 def convert_input(spec: TensorSpec, x) -> np.ndarray:
     """Check one input array and convert it to the tensor's dtype (quantizing floats)."""
-    x = np.asarray(x)
+    try:
+        x = np.asarray(x)
+    except (ValueError, TypeError) as exc:
+        raise BadInputError(
+            f"input '{spec.name}' is not an array ({exc}); pass a numpy array of shape "
+            f"(n, {', '.join(str(d) for d in spec.shape[1:])})"
+        ) from None
     _check_shape(spec, x)
     dtype = np.dtype(spec.dtype)
     if x.dtype == dtype and dtype.kind != "f":
@@ -265,6 +284,7 @@ class Model:
 
     Attributes: inputs, outputs (tuples of TensorSpec), manifest (dict or None),
     backend, threads, path (or None), size_bytes, interpreter (the raw interpreter).
+    Like the interpreter it wraps, a Model must not be used from two threads at once.
     """
 
     def __init__(self, interpreter, backend: str, *, path=None, size_bytes: int = 0,

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
+
+import numpy as np
 
 from ..errors import BadInputError, MissingDependencyError
 
@@ -198,6 +200,7 @@ class TensorInfo:
     quantized_dimension: int = 0
     is_constant: bool = False
     constant_bytes: int = 0
+    buffer: int = 0
 
     @property
     def quantized(self) -> bool:
@@ -241,7 +244,6 @@ class ModelInfo:
     float_ops: tuple
     dynamic_shapes: bool
     param_bytes: int = 0
-    notes: tuple = field(default=())
 
     def to_dict(self) -> dict:
         return _jsonable(asdict(self))
@@ -308,6 +310,7 @@ def _read_tensor(tensor, index: int, model, data: bytes) -> TensorInfo:
         quantized_dimension=axis,
         is_constant=constant > 0,
         constant_bytes=constant,
+        buffer=buffer_index,
     )
 
 
@@ -385,16 +388,12 @@ def _describe(model, data: bytes) -> ModelInfo:
     for t in inputs + outputs:
         if not 0 <= t < len(tensors):
             raise _Malformed(f"model input/output refers to missing tensor {t}")
-    float_ops, fully_integer, constant_buffers = [], True, {}
+    float_ops, fully_integer = [], _all_integer((), tensors, inputs + outputs)
     for sub_tensors, sub_ops in subgraphs:
         float_ops += [n for n in _float_ops(sub_ops, sub_tensors) if n not in float_ops]
         fully_integer = fully_integer and _all_integer(sub_ops, sub_tensors, ())
-    fully_integer = fully_integer and _all_integer((), tensors, inputs + outputs)
-    for i in range(n_subgraphs):
-        sub = model.Subgraphs(i)
-        for j, info in enumerate(subgraphs[i][0]):
-            if info.is_constant:
-                constant_buffers[int(sub.Tensors(j).Buffer())] = info.constant_bytes
+    # tensors may share a buffer: count each buffer once
+    constant_buffers = {t.buffer: t.constant_bytes for sub in subgraphs for t in sub[0]}
     return ModelInfo(
         size_bytes=len(data),
         version=int(model.Version()),
@@ -428,8 +427,6 @@ def _unpack(data: bytes, source: str):
         model = schema.ModelT.InitFromPackedBuf(data, 0)
     except Exception as exc:  # noqa: BLE001
         raise _parse_error(source, exc) from None
-    import numpy as np
-
     for index, buffer in enumerate(model.buffers or []):
         if buffer is not None and buffer.offset > 1:
             if buffer.offset + buffer.size > len(data):
@@ -441,7 +438,6 @@ def _unpack(data: bytes, source: str):
 
 def _aligned_buffer_class(schema):
     """A BufferT whose data is packed 16-byte aligned, as the TFLite converter does."""
-    import numpy as np
 
     class AlignedBufferT(schema.BufferT):
         def Pack(self, builder):  # noqa: N802 - flatbuffers naming
@@ -462,8 +458,6 @@ def _aligned_buffer_class(schema):
 
 def _set_entry(model, schema, name: str, payload: bytes) -> None:
     """Point metadata entry `name` at a buffer holding `payload` (replace or add)."""
-    import numpy as np
-
     model.buffers = model.buffers or []
     model.metadata = model.metadata or []
     data = np.frombuffer(payload, dtype=np.uint8)

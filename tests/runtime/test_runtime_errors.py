@@ -139,3 +139,8 @@ def test_truncated_model(tmp_path):
 def test_from_bytes_checks_the_identifier():
     with pytest.raises(BadInputError, match="the model is not a TFLite model"):
         Model.from_bytes(b"not a model at all")
+
+
+def test_ragged_list_input(float_model):
+    with pytest.raises(BadInputError, match="input 'image' is not an array"):
+        float_model.predict([[[1.0, 2.0], [3.0]]])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from runtime_fixtures import fixture_bytes, fixture_path
+from runtime_fixtures import expected, fixture_bytes, fixture_path  # noqa: F401 (fixture)
 
 from edgekit import runtime
 from edgekit.runtime import Model, TensorSpec
@@ -119,3 +119,18 @@ def test_from_bytes_and_threads(expected):
         model.predict(expected["images"]), expected["cnn_reference"], atol=1e-5
     )
     assert "float32[1, 8, 8, 3]" in repr(model)
+
+
+@pytest.mark.parametrize("name", ["float32", "int8"])
+def test_common_call_takes_the_fast_path(expected, name, monkeypatch):
+    """One input of the exact dtype and shape never reaches the general (checking) path."""
+    model = runtime.load(fixture_path(name))
+    x = runtime.quantize(expected["images"][:1], model.inputs[0].scale, -128, np.int8) if (
+        name == "int8") else expected["images"][:1]
+    reference = model.predict(x)
+
+    def fail(*args):
+        raise AssertionError("general path used")
+
+    monkeypatch.setattr(model, "_predict_general", fail)
+    np.testing.assert_array_equal(model.predict(x), reference)

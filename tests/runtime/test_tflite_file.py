@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from runtime_fixtures import MODEL_NAMES, fixture_bytes
+from runtime_fixtures import MODEL_NAMES, expected, fixture_bytes  # noqa: F401 (fixture)
 
 from edgekit import runtime
 from edgekit.errors import BadInputError
