@@ -31,11 +31,20 @@ def check_writable(paths, force: bool) -> None:
             raise BadInputError(f"output folder does not exist: {path.parent}; create it first")
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write `data` to `path` so that `path` is either absent/old or complete, never partial."""
+    """Write `data` to `path` so that `path` is either absent/old or complete, never partial.
+
+    The file gets the permissions a plain open() would give (mkstemp's are owner-only)."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

@@ -116,11 +116,15 @@ def _check_labels(labels, reference_outputs, where: str):
         )
 
 
-def _verify(recipe: Recipe, content: bytes, eval_x: list[np.ndarray], reference: list[np.ndarray], labels_y):
-    """Run the .tflite through edgekit.runtime on the evaluation inputs and compare."""
+def _verify(recipe: Recipe, content: bytes, names: list[str], eval_x: list[np.ndarray],
+            reference: list[np.ndarray], labels_y):
+    """Run the .tflite through edgekit.runtime on the evaluation inputs and compare.
+
+    Several inputs go in by name: a .tflite orders its signature inputs by name, which need
+    not be the Keras order."""
     try:
         model = Model.from_bytes(content)
-        out = model.predict(eval_x if len(eval_x) > 1 else eval_x[0])
+        out = model.predict(dict(zip(names, eval_x)) if len(eval_x) > 1 else eval_x[0])
     except EdgekitError as exc:
         raise BadInputError(
             f"{recipe.name}: the converted model does not run in the interpreter ({exc.message}); "
@@ -254,7 +258,7 @@ def convert(
             )
             step(f"verifying: {recipe.name}")
             with capture_native_stderr():  # the interpreter's one-time INFO line
-                metrics, ins, outs = _verify(recipe, converted.content, eval_x, reference, eval_y)
+                metrics, ins, outs = _verify(recipe, converted.content, names, eval_x, reference, eval_y)
             results.append((converted, metrics, ins, outs))
     float_bytes = len(next(c.content for c, *_ in results if c.recipe.name == "float32"))
     preprocessing = next((ds.preprocessing for ds in (calib_set, eval_set) if ds is not None and ds.preprocessing), None)

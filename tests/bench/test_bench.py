@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import FIXTURES, REPO, assert_clean_error, run_cli
+from edgekit_testing import FIXTURES, REPO, assert_clean_error, run_cli
 from edgekit.bench import TimingConfig, run_benchmark, verdict
 from edgekit.bench.reference import save_reference
 from edgekit.errors import BadInputError, UsageError

@@ -7,7 +7,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from conftest import assert_clean_error, run_cli
+from edgekit_testing import assert_clean_error, run_cli
 
 pytestmark = pytest.mark.convert
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import assert_clean_error, run_cli
+from edgekit_testing import assert_clean_error, run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.convert]
 

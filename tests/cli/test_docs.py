@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer.main
 
-from conftest import run_cli
+from edgekit_testing import run_cli
 from edgekit.cli import app
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import FIXTURES, assert_clean_error, run_cli
+from edgekit_testing import FIXTURES, assert_clean_error, run_cli
 
 
 def test_inspect_int8_fixture_json():

@@ -164,3 +164,24 @@ def test_custom_objects_module(tmp_path):
     result = convert(path, [Recipe("float32")], custom_objects=module)
     x = np.ones((1, 4), np.float32)
     np.testing.assert_allclose(load(result.artifacts[0].path).predict(x), np.asarray(model(x)), atol=1e-5)
+
+
+def test_two_inputs_in_non_alphabetical_order(tmp_path):
+    """A .tflite orders signature inputs by name; verification must still pair them right."""
+    import keras
+
+    zeta, alpha = keras.Input((4,), name="zeta"), keras.Input((3,), name="alpha")
+    merged = keras.layers.Concatenate()([keras.layers.Dense(5)(zeta), keras.layers.Dense(5)(alpha)])
+    model = keras.Model([zeta, alpha], [keras.layers.Dense(2, name="first")(merged),
+                                        keras.layers.Dense(3, name="second")(merged)])
+    path = _save(model, tmp_path, "two.keras")
+    result = convert(path, [Recipe("float32")])
+    verification = result.artifacts[0].verification
+    assert verification["max_abs_error"] <= 1e-5
+    assert [o["max_abs_error"] <= 1e-5 for o in verification["per_output"]] == [True, True]
+    runtime = load(result.artifacts[0].path)
+    z, a = np.ones((1, 4), np.float32), np.full((1, 3), 0.5, np.float32)
+    out = runtime.predict({"zeta": z, "alpha": a})
+    expected = model([z, a])
+    np.testing.assert_allclose(out["output_0"], np.asarray(expected[0]), atol=1e-5)
+    np.testing.assert_allclose(out["output_1"], np.asarray(expected[1]), atol=1e-5)

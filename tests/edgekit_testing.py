@@ -1,0 +1,39 @@
+"""Shared test helpers: run the real CLI in a subprocess and check its one-line errors.
+
+Imported as `from edgekit_testing import ...` (tests/ is put on sys.path by tests/conftest.py);
+a plain module, not a conftest, so that test folders with their own conftest can import it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def run_cli(*args, cwd=None, timeout=600) -> subprocess.CompletedProcess:
+    """`python -m edgekit ARGS` in a subprocess: real exit codes, real stdout/stderr."""
+    env = dict(os.environ, PYTHONPATH=str(REPO), COLUMNS="200")
+    return subprocess.run(
+        [sys.executable, "-m", "edgekit", *map(str, args)],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def assert_clean_error(result, code: int, *words: str) -> str:
+    """Exit `code`, one error line naming the problem, and no Python traceback."""
+    err = result.stderr
+    assert result.returncode == code, (result.returncode, result.stdout, err)
+    assert "Traceback" not in err and "Traceback" not in result.stdout, err
+    lines = [ln for ln in err.splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1, err
+    message = " ".join(err.split())
+    for word in words:
+        assert word in message, (word, message)
+    return message
+
