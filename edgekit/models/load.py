@@ -19,6 +19,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .._files import sha256_file
+from .scan import scan_model_file
 from .. import _tf
 from ..errors import BadInputError, UsageError
 
@@ -49,6 +50,7 @@ class SourceModel:
     _predict: Callable[[list[np.ndarray]], list[np.ndarray]] = field(repr=False)
     _export: Callable[[Path], None] = field(repr=False)
     keras_model: Any = field(default=None, repr=False)
+    notes: list = field(default_factory=list)
 
     @property
     def batch(self) -> int:
@@ -158,8 +160,13 @@ def load_model(
     batch: int | None = None,
     input_shape: str | None = None,
     custom_objects: str | Path | None = None,
+    trust: bool = False,
 ) -> SourceModel:
-    """Load a model file or SavedModel folder with static input shapes (batch 1 by default)."""
+    """Load a model file or SavedModel folder with static input shapes (batch 1 by default).
+
+    .keras/.h5 files are scanned statically first (edgekit.models.scan) and refused when they
+    carry code or reach for files, unless `trust` is set. A SavedModel is a TensorFlow graph
+    that cannot be scanned: it is loaded as trusted, and `notes` says so."""
     path = Path(path)
     fmt = _file_format(path)
     shapes = parse_shape(input_shape) if input_shape else None
@@ -174,14 +181,30 @@ def load_model(
     if fmt == "savedmodel":
         if custom_objects:
             raise UsageError("--custom-objects applies to .keras/.h5 files, not SavedModels")
-        return _load_savedmodel(path, batch, shapes)
-    return _load_keras(path, fmt, batch, shapes, load_custom_objects(custom_objects))
+        source = _load_savedmodel(path, batch, shapes)
+        source.notes.append(
+            f"{path.name} is a SavedModel (a TensorFlow graph that edgekit cannot scan): loaded as "
+            f"trusted (sha256 {source.sha256})"
+        )
+        return source
+    custom = load_custom_objects(custom_objects)
+    if trust:
+        note = f"--trust-model: {path.name} loaded without the safety scan (sha256 {sha256_file(path)})"
+    else:
+        scan_model_file(path, fmt, set(custom))
+        note = None
+    source = _load_keras(path, fmt, batch, shapes, custom, safe_mode=not trust)
+    if note:
+        source.notes.append(note)
+    return source
 
 
-def _load_keras(path: Path, fmt: str, batch: int, shapes, custom: dict) -> SourceModel:
+def _load_keras(path: Path, fmt: str, batch: int, shapes, custom: dict, safe_mode: bool = True) -> SourceModel:
+    """Keras' own safe_mode stays on unless the user vouched for this one file (per call,
+    never process-wide)."""
     keras = _tf.keras()
     try:
-        model = keras.models.load_model(path, compile=False, safe_mode=True, custom_objects=custom)
+        model = keras.models.load_model(path, compile=False, safe_mode=safe_mode, custom_objects=custom)
     except Exception as exc:  # Keras raises many types for bad files; all mean "cannot load"
         reason = " ".join(str(exc).split())[:400]
         raise BadInputError(
