@@ -152,6 +152,7 @@ def convert(
     batch: Optional[int] = typer.Option(None, "--batch", help="Fixed batch size of the exported model (default 1)."),
     input_shape: Optional[str] = typer.Option(None, "--input-shape", help="Static input shape, batch first, e.g. 1x32x32x3."),
     custom_objects: Optional[Path] = typer.Option(None, "--custom-objects", help="Python file whose public classes/functions are the model's custom objects."),
+    trust_model: bool = typer.Option(False, "--trust-model", help="Skip the safety scan that refuses code-carrying or file-reaching models (Lambda layers, foreign modules, file paths/URLs)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout (progress stays on stderr)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines."),
 ):
@@ -170,12 +171,14 @@ def convert(
         result = run_convert(
             model, recipes, calib=calib, eval=eval_data, calib_samples=calib_samples,
             output=output, force=force, labels=labels, batch=batch, input_shape=input_shape,
-            custom_objects=custom_objects, scale=scale, mean=_floats(mean, "--mean"),
+            custom_objects=custom_objects, trust_model=trust_model, scale=scale, mean=_floats(mean, "--mean"),
             std=_floats(std, "--std"), on_step=_progress_step(not quiet),
         )
     if as_json:
         _print_json(result.to_dict())
         return
+    for note in result.notes:
+        err_console().print(f"[yellow]note:[/yellow] {note}", soft_wrap=True)
     ev = result.evaluation
     from .report.markdown import fmt_pct
 

@@ -66,6 +66,7 @@ class ConvertResult:
     evaluation: dict
     reference_accuracy: float | None
     artifacts: tuple[Artifact, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         return manifest_mod.jsonable({
@@ -73,6 +74,7 @@ class ConvertResult:
             "evaluation": self.evaluation,
             "reference_accuracy": self.reference_accuracy,
             "artifacts": [a.summary() for a in self.artifacts],
+            "notes": list(self.notes),
         })
 
 
@@ -206,6 +208,7 @@ def convert(
     batch: int | None = None,
     input_shape: str | None = None,
     custom_objects: str | Path | None = None,
+    trust_model: bool = False,
     scale: float | None = None,
     mean=None,
     std=None,
@@ -223,7 +226,8 @@ def convert(
     label_list = read_labels(Path(labels) if labels else None)
 
     step(f"loading {model_path.name}")
-    source = load_model(model_path, batch=batch, input_shape=input_shape, custom_objects=custom_objects)
+    source = load_model(model_path, batch=batch, input_shape=input_shape,
+                        custom_objects=custom_objects, trust=trust_model)
     prep_args = {"scale": DEFAULT_SCALE if scale is None else scale,
                  "mean": DEFAULT_MEAN if mean is None else mean,
                  "std": DEFAULT_STD if std is None else std}
@@ -293,7 +297,8 @@ def convert(
         sidecar = dict(manifest, artifact={"file": path.name, "sha256": sha256_file(path), "bytes": path.stat().st_size})
         atomic_write_text(manifest_path, manifest_mod.dumps(sidecar))
         artifacts.append(Artifact(recipe, path, manifest_path, sidecar))
-    return ConvertResult(source.describe(), evaluation, ref_metrics["accuracy"], tuple(artifacts))
+    return ConvertResult(source.describe(), evaluation, ref_metrics["accuracy"], tuple(artifacts),
+                         tuple(source.notes))
 
 
 def _evaluation_summary(eval_set: Dataset | None, kind: str, n: int) -> dict:
