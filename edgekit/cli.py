@@ -296,6 +296,7 @@ def bench(
             models, data=data, reference=str(reference) if reference else None,
             save_reference_to=str(save_reference) if save_reference else None, timing=timing,
             threads=threads, backend=backend, min_relative_accuracy=min_relative_accuracy,
+            isolate=True,
             on_step=lambda message: (status.update(message), step(message)),
             on_tick=on_tick,
         )

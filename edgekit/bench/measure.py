@@ -58,7 +58,14 @@ def peak_rss_mib() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
-def load_timed(path, backend="auto", threads=None, delegate=None, device=None) -> tuple[Model, float]:
+def load_timed(path, backend="auto", threads=None, delegate=None, device=None,
+               isolate=False) -> tuple[Model, float]:
+    """Load a model and time it; with `isolate`, a child process first proves the file does
+    not crash or hang the interpreter (not counted in the load time)."""
+    if isolate and delegate is None:
+        from ..runtime.probe import probe_model
+
+        probe_model(path, backend=backend, threads=threads)
     started = time.perf_counter_ns()
     model = load(path, backend=backend, threads=threads, delegate=delegate, device=device)
     return model, (time.perf_counter_ns() - started) / 1e6

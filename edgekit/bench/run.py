@@ -96,10 +96,14 @@ def run_benchmark(
     threads: int | None = None,
     backend: str = "auto",
     min_relative_accuracy: float = 0.99,
+    isolate: bool = False,
     on_step: Callable[[str], None] | None = None,
     on_tick: Callable[[str, int], None] | None = None,
 ) -> dict:
-    """Benchmark each .tflite in `paths`; see the module docstring for what is measured."""
+    """Benchmark each .tflite in `paths`; see the module docstring for what is measured.
+
+    isolate=True probes each file in a child process before loading it here (the CLI does
+    this for every file: a model that crashes the interpreter must not crash edgekit)."""
     step = on_step or (lambda message: None)
     if not paths:
         raise UsageError("no model given; pass one or more .tflite files")
@@ -116,7 +120,7 @@ def run_benchmark(
     for path in paths:
         step(f"loading {Path(path).name}")
         rss_before = rss_mib()
-        model, load_ms = load_timed(path, backend=backend, threads=threads)
+        model, load_ms = load_timed(path, backend=backend, threads=threads, isolate=isolate)
         growth = None if rss_before is None else round(rss_mib() - rss_before, 2)
         loaded.append((model, load_ms, growth))
     models = [m for m, _, _ in loaded]

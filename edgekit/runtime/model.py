@@ -551,11 +551,19 @@ def _read_model_file(path) -> bytes:
 
 
 def load(path, backend: str = "auto", threads: int | None = None,
-         delegate: str | None = None, device: str | None = None) -> Model:
+         delegate: str | None = None, device: str | None = None, isolate: bool = False) -> Model:
     """Load a .tflite file for inference (no TensorFlow needed).
 
     backend: "auto", "litert", "tflite-runtime" or "tf"; threads: interpreter threads
     (None: default); delegate="edgetpu" with device "usb", "usb:0" or "pci:0" for a Coral.
+    isolate=True first loads, allocates and invokes the model once in a child process with a
+    time and memory limit (edgekit.runtime.probe), so a file that crashes or hangs the
+    interpreter raises BadInputError instead of killing this process. Use it for files from
+    elsewhere; artifacts edgekit just wrote do not need it.
     """
     data = _read_model_file(path)
+    if isolate and delegate is None:  # a delegate's device cannot be opened twice at once
+        from .probe import probe_model
+
+        probe_model(path, backend=backend, threads=threads)
     return Model.from_bytes(data, backend, threads, delegate, device, path=path)
