@@ -117,6 +117,30 @@ def _finite_check(dtype: np.dtype, size: int):
     return lambda x: bool(isfinite(x).all())
 
 
+def _quantizer(spec: "TensorSpec"):
+    """x (float32, the input's shape) -> quantized array, exactly as `quantize` computes it
+    (float64 division, round half to even, clip), into buffers allocated once."""
+    dtype = np.dtype(spec.dtype)
+    info = np.iinfo(dtype)
+    scale, zero_point = float(spec.scale), float(spec.zero_point)
+    low, high = float(info.min), float(info.max)
+    work = np.empty(spec.shape, np.float64)
+    out = np.empty(spec.shape, dtype)
+    divide, rint, add, copyto = np.divide, np.rint, np.add, np.copyto
+    maximum, minimum = np.maximum, np.minimum  # np.clip costs ~2 us more per call
+
+    def quantize_into(x):
+        divide(x, scale, out=work)
+        rint(work, out=work)
+        add(work, zero_point, out=work)
+        maximum(work, low, out=work)
+        minimum(work, high, out=work)
+        copyto(out, work, casting="unsafe")
+        return out
+
+    return quantize_into
+
+
 def _fast_path(interpreter, spec: "TensorSpec", out_index: int, dequant):
     """predict for the common call, as a closure over everything it needs.
 
@@ -129,11 +153,18 @@ def _fast_path(interpreter, spec: "TensorSpec", out_index: int, dequant):
     index, dtype, shape = spec.index, np.dtype(spec.dtype), spec.shape
     all_finite = _finite_check(dtype, int(np.prod(shape)))
     ndarray = np.ndarray
+    float32 = np.dtype(np.float32)
+    quantize_into = _quantizer(spec) if spec.quantized else None
+    float_finite = _finite_check(float32, int(np.prod(shape))) if quantize_into else None
 
     def run(x, raw):
-        if type(x) is not ndarray or x.dtype is not dtype or x.shape != shape:
+        if type(x) is not ndarray or x.shape != shape:
             return None
-        if all_finite is not None and not all_finite(x):
+        if x.dtype is not dtype:
+            if quantize_into is None or x.dtype != float32 or not float_finite(x):
+                return None  # the general path converts, or raises the dtype/NaN error
+            x = quantize_into(x)
+        elif all_finite is not None and not all_finite(x):
             return None  # the general path raises the NaN/inf error
         set_tensor(index, x)
         invoke()
