@@ -596,5 +596,5 @@ def load(path, backend: str = "auto", threads: int | None = None,
     if isolate and delegate is None:  # a delegate's device cannot be opened twice at once
         from .probe import probe_model
 
-        probe_model(path, backend=backend, threads=threads)
+        probe_model(path, backend=backend, threads=threads, data=data)
     return Model.from_bytes(data, backend, threads, delegate, device, path=path)

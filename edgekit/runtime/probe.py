@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ..errors import BadInputError, EdgekitError
+from ..errors import BadInputError, DeviceError, EdgekitError, UsageError
 
 PHASES = {
     "read": "reading the file",
@@ -26,6 +26,7 @@ PHASES = {
     "allocate": "allocating tensors",
     "invoke": "running the model",
 }
+_ERRORS = {"2": UsageError, "3": BadInputError, "4": DeviceError}  # the child's exit codes
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_MEMORY_MIB = 4096
 
@@ -48,10 +49,18 @@ def _signal_name(code: int) -> str:
 
 def probe_model(path: str | os.PathLike, *, backend: str = "auto", threads: int | None = None,
                 timeout: float = DEFAULT_TIMEOUT_S, memory_mib: int = DEFAULT_MEMORY_MIB,
-                python: str = sys.executable) -> None:
-    """Load, allocate and invoke `path` once in a child; raise BadInputError if it fails.
+                python: str = sys.executable, data: bytes | None = None) -> None:
+    """Load, allocate and invoke `path` once in a child; raise BadInputError if it fails
+    (or the child's own EdgekitError class for a usage or device problem).
 
-    `python` is the interpreter that runs the child (tests substitute a crashing one)."""
+    `data` is the file's bytes when the caller has read them already; `python` is the
+    interpreter that runs the child (tests substitute a crashing one)."""
+    from .model import _read_model_file
+    from .tflite_file import check_tflite_bytes
+
+    if data is None:
+        data = _read_model_file(path)
+    check_tflite_bytes(data, str(path))  # checks that need no interpreter stay in this process
     argv = [python, "-m", "edgekit.runtime.probe", str(path), "--backend", backend]
     if threads is not None:
         argv += ["--threads", str(threads)]
@@ -75,7 +84,8 @@ def probe_model(path: str | os.PathLike, *, backend: str = "auto", threads: int 
         raise BadInputError(f"{name}: the model hung the interpreter (no result within {timeout:g} s while {phase})")
     errors = [ln[len("error:"):].strip() for ln in lines if ln.startswith("error:")]
     if errors:
-        raise BadInputError(errors[-1])
+        code_text, _, message = errors[-1].partition(": ")
+        raise _ERRORS.get(code_text, BadInputError)(message)
     if code < 0:
         raise BadInputError(
             f"{name}: the model crashed the interpreter with {_signal_name(code)} while {phase}; "
@@ -108,10 +118,13 @@ def _run_child(path: str, backend: str, threads: int | None) -> int:
             interpreter.set_tensor(detail["index"], np.zeros(detail["shape"], detail["dtype"]))
         interpreter.invoke()
     except EdgekitError as exc:
-        print(f"error: {exc.message}", flush=True)
+        print(f"error: {exc.exit_code}: {exc.message}", flush=True)
+        return 3
+    except OSError as exc:
+        print(f"error: 3: cannot read {path}: {exc.strerror or exc}", flush=True)
         return 3
     except MemoryError:
-        print("error: MemoryError", flush=True)
+        print("error: 3: MemoryError", flush=True)
         return 3
     print("ok", flush=True)
     return 0
