@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -79,6 +80,9 @@ def handle_errors(func):
         except KeyboardInterrupt:
             err_console().print("[yellow]interrupted[/yellow]; nothing was written at final paths")
             raise typer.Exit(130) from None
+        except Terminated:
+            err_console().print("[yellow]terminated[/yellow] (SIGTERM); nothing was written at final paths")
+            raise typer.Exit(143) from None
         except Exception as exc:  # a bug: keep the traceback off the terminal, in a log
             log = _crash_log(exc)
             err_console().print(
@@ -242,7 +246,9 @@ def demo(
 def _bench_table(result: dict) -> Table:
     from .report.markdown import fmt_delta, fmt_pct
 
-    table = Table(title=f"edgekit bench on {result['system']['machine']} ({result['system'].get('cpu_model') or '?'})")
+    system, device = result["system"], result.get("device")
+    where = f"{device['name']}: " if device else ""
+    table = Table(title=f"edgekit bench on {where}{system['machine']} ({system.get('board') or system.get('cpu_model') or '?'})")
     header = ["model", "recipe", "KiB", "p50 ms", "p90 ms", "p99 ms", "CV", "speed-up", "size", "accuracy", "agree", "delta pt", "verdict"]
     for i, name in enumerate(header):
         table.add_column(name, justify="left" if i < 2 else "right")
@@ -276,15 +282,27 @@ def bench(
     json_path: Optional[Path] = typer.Option(None, "--json", help="Write the full result (schema edgekit.bench/1, raw samples included) to this file; '-' for stdout."),
     report: Optional[Path] = typer.Option(None, "--report", help="Write a self-contained HTML report with plots to this file."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing --json/--report/--save-reference files."),
+    device: Optional[str] = typer.Option(None, "--device", help="Run on devices over SSH: inventory names or groups (edgekit devices list), comma-separated, or ssh://user@host:port."),
+    accept_new_host_key: bool = typer.Option(False, "--accept-new-host-key", help="With --device: trust and record a host key that is not yet in known_hosts (a changed key is always refused)."),
 ):
     """Measure latency (percentiles) and accuracy against a float reference for .tflite models."""
-    from ._files import atomic_write_text, check_writable
+    from ._files import check_writable
     from .bench import TimingConfig, run_benchmark
 
     outputs = [p for p in (json_path, report, save_reference) if p is not None and str(p) != "-"]
     check_writable(outputs, force)
     timing = TimingConfig(runs=runs, min_time=min_time, warmup=warmup, warmup_time=warmup_time)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if device is not None:
+        _bench_on_devices(
+            device, models, data=data, reference=str(reference) if reference else None,
+            save_reference_to=str(save_reference) if save_reference else None, timing=timing,
+            threads=threads, backend=backend, min_relative_accuracy=min_relative_accuracy,
+            accept_new_host_key=accept_new_host_key, json_path=json_path, report=report, strict=strict,
+        )
+        return
+    if accept_new_host_key:
+        raise UsageError("--accept-new-host-key applies to --device runs only; add --device NAME or drop it")
     status = err_console().status("starting")
     step = _progress_step(True)
 
@@ -300,6 +318,12 @@ def bench(
             on_step=lambda message: (status.update(message), step(message)),
             on_tick=on_tick,
         )
+    _write_bench_outputs(result, json_path, report, strict, min_relative_accuracy)
+
+
+def _write_bench_outputs(result: dict, json_path, report, strict: bool, min_relative_accuracy: float) -> None:
+    """The table (or JSON on stdout), --json and --report files, and the exit code of a run."""
+    from ._files import atomic_write_text
     from .convert.manifest import jsonable
 
     text = json.dumps(jsonable(result), indent=1, allow_nan=False) + "\n"
@@ -329,7 +353,300 @@ def bench(
         raise typer.Exit(5)
 
 
+edgetpu_app = typer.Typer(
+    help="Coral Edge TPU: predict what maps to the TPU (check) and compile with edgetpu_compiler.",
+    no_args_is_help=True,
+)
+
+
+def _print_renderables(renderables) -> None:
+    for renderable in renderables:
+        out_console().print(renderable, soft_wrap=isinstance(renderable, str))
+
+
+@edgetpu_app.command("check")
+@handle_errors
+def edgetpu_check(
+    model: Path = typer.Argument(..., help="An int8 .tflite file (e.g. NAME_int8.tflite from edgekit convert)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the prediction as JSON on stdout."),
+    min_mapped: Optional[float] = typer.Option(None, "--min-mapped", help="Exit 5 when the predicted fraction of ops on the Edge TPU is below this (0..1), e.g. 1.0 in CI."),
+    multiple_subgraphs: bool = typer.Option(False, "--multiple-subgraphs", help="Predict for the compiler's -a (several Edge TPU subgraphs)."),
+):
+    """Predict per op whether edgetpu_compiler maps it to the Edge TPU, with reasons and fixes."""
+    from .errors import BoundError
+    from .edgetpu import check_edgetpu
+
+    if min_mapped is not None and not 0.0 <= min_mapped <= 1.0:
+        raise UsageError(f"--min-mapped takes a fraction between 0 and 1; received {min_mapped}")
+    check = check_edgetpu(model, multiple_subgraphs=multiple_subgraphs)
+    if as_json:
+        _print_json(check.to_dict())
+    else:
+        from .edgetpu.render import render_check
+
+        _print_renderables(render_check(check))
+    if min_mapped is not None and check.mapped_fraction < min_mapped:
+        raise BoundError(
+            f"{check.tpu_ops} of {len(check.ops)} ops ({check.mapped_fraction:.0%}) are predicted on "
+            f"the Edge TPU, below --min-mapped {min_mapped:g}; apply the fixes listed above"
+        )
+
+
+@edgetpu_app.command("compile")
+@handle_errors
+def edgetpu_compile(
+    model: Path = typer.Argument(..., help="An int8 .tflite file (e.g. NAME_int8.tflite from edgekit convert)."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output .tflite file, or an existing folder (default: beside the model)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing outputs."),
+    segments: int = typer.Option(1, "--segments", help="Compile into N segments for pipelining over N Edge TPUs (the compiler's -n)."),
+    search_delegate: bool = typer.Option(False, "--search-delegate", help="The compiler's --search_delegate (-d): on failure, retry stopping earlier in the graph."),
+    multiple_subgraphs: bool = typer.Option(False, "--multiple-subgraphs", help="The compiler's -a: map supported ops after an unsupported one too (several subgraphs)."),
+    min_runtime_version: Optional[int] = typer.Option(None, "--min-runtime-version", help="The compiler's -m: the oldest Edge TPU runtime the model must run on (e.g. 13)."),
+    timeout: float = typer.Option(300.0, "--timeout", help="Stop the compiler after this many seconds."),
+    as_json: bool = typer.Option(False, "--json", help="Print the check and the compiler's parsed results as JSON on stdout."),
+):
+    """Compile an int8 .tflite with Coral's edgetpu_compiler; writes NAME_edgetpu.tflite + .json."""
+    from .edgetpu import CompileError, CompilerNotFoundError, compile_edgetpu
+
+    def show_check(check):
+        if not as_json:
+            from .edgetpu.render import render_check
+
+            _print_renderables(render_check(check))
+
+    try:
+        result = compile_edgetpu(
+            model, output=output, force=force, segments=segments, search_delegate=search_delegate,
+            multiple_subgraphs=multiple_subgraphs, min_runtime_version=min_runtime_version,
+            timeout=timeout, on_check=show_check,
+        )
+    except (CompileError, CompilerNotFoundError) as exc:
+        if as_json and exc.check is not None:
+            _print_json({"check": exc.check.to_dict(), "compiled": None, "error": exc.message})
+        raise
+    if as_json:
+        _print_json(result.to_dict())
+        return
+    from .edgetpu.render import render_compile
+
+    _print_renderables(render_compile(result))
+    for path, manifest in zip(result.paths, result.manifest_paths):
+        out_console().print(f"wrote {path} and {manifest.name}")
+
+
+app.add_typer(edgetpu_app, name="edgetpu")
+
+
+# --- devices over SSH: bench --device, devices list, device check / setup --------------------
+
+
+def _bench_on_devices(spec: str, models, *, json_path, report, strict: bool, **options) -> None:
+    """`bench --device`: one device renders like a local run; several, side by side."""
+    from .devices import StoppedError, bench_on_devices, load_inventory, resolve_devices
+
+    devices = resolve_devices(spec, load_inventory())
+    fleet = len(devices) > 1
+    status = err_console().status("connecting")
+    step = _progress_step(True)
+
+    def on_step(name: str, message: str):
+        text = f"{name}: {message}" if fleet else message
+        status.update(text)
+        step(text)
+
+    def on_tick(name: str, model: str, count: int):
+        status.update(f"{name + ': ' if fleet else ''}latency: {model}: {count} runs")
+
+    with status, capture_native_stderr():  # a .keras reference runs TensorFlow on this computer
+        outcomes = bench_on_devices(devices, models, on_step=on_step, on_tick=on_tick, **options)
+    if fleet:
+        _write_fleet_outputs(outcomes, json_path, report, strict)
+        return
+    error = outcomes[0].error
+    if isinstance(error, StoppedError):
+        raise KeyboardInterrupt
+    if error is not None:
+        raise error
+    _write_bench_outputs(outcomes[0].result, json_path, report, strict, options["min_relative_accuracy"])
+
+
+def _fleet_table(rows: list[dict]) -> Table:
+    from .report.markdown import fmt_delta, fmt_ms, fmt_pct
+
+    table = Table(title="edgekit bench on a fleet: a row per device and model")
+    header = ["device", "board", "model", "recipe", "p50 ms", "p90 ms", "p99 ms", "speed-up", "accuracy", "agree", "delta pt", "verdict"]
+    for i, name in enumerate(header):
+        table.add_column(name, justify="left" if i < 4 else "right")
+    for r in rows:
+        if r.get("error"):
+            table.add_row(r["device"], r.get("board") or "-", "[red]failed[/red]", "", "", "", "", "", "", "", "", "[red]ERROR[/red]")
+            continue
+        verdict = {"PASS": "[green]PASS[/green]", "FAIL": "[red]FAIL[/red]"}.get(r["verdict"], "-")
+        table.add_row(r["device"], r.get("board") or "-", r["model"], r["recipe"] or "-", fmt_ms(r["p50_ms"]),
+                      fmt_ms(r["p90_ms"]), fmt_ms(r["p99_ms"]), "-" if r["speedup"] is None else f"{r['speedup']:.2f}x",
+                      fmt_pct(r["accuracy"]), fmt_pct(r["agreement"]), fmt_delta(r["accuracy_delta"]), verdict)
+    return table
+
+
+def _write_fleet_outputs(outcomes, json_path, report, strict: bool) -> None:
+    """The side-by-side table (or JSON), files, each failure named, and the exit code."""
+    from ._files import atomic_write_text
+    from .convert.manifest import jsonable
+    from .devices import fleet_report
+    from .report.fleet import fleet_rows, render_fleet_html
+
+    fleet = fleet_report(outcomes)
+    text = json.dumps(jsonable(fleet), indent=1, allow_nan=False) + "\n"
+    if json_path is not None and str(json_path) == "-":
+        sys.stdout.write(text)
+    else:
+        out_console().print(_fleet_table(fleet_rows(fleet)))
+        for entry in fleet["devices"]:
+            for warning in (entry["result"] or {}).get("warnings") or []:
+                out_console().print(f"[yellow]warning:[/yellow] {entry['name']}: {warning}", soft_wrap=True)
+    page = render_fleet_html(fleet) if report is not None else None
+    if json_path is not None and str(json_path) != "-":
+        atomic_write_text(json_path, text)
+        err_console().print(f"wrote {json_path}")
+    if page is not None:
+        atomic_write_text(report, page)
+        err_console().print(f"wrote {report}")
+    failures = [o for o in outcomes if o.error is not None]
+    ok = len(outcomes) - len(failures)
+    for o in failures:
+        err_console().print(f"[red]failed:[/red] {o.error.message}", soft_wrap=True)
+    if failures:
+        err_console().print(f"{ok} of {len(outcomes)} devices gave results; failed: {', '.join(o.device.name for o in failures)}")
+    if fleet["interrupted"]:
+        err_console().print("[yellow]interrupted[/yellow]: partial results above")
+        raise typer.Exit(130)
+    if failures:
+        raise typer.Exit(failures[0].error.exit_code)
+    failed = [f"{r['device']}: {r['model']}" for r in fleet_rows(fleet) if r.get("verdict") == "FAIL"]
+    if strict and failed:
+        err_console().print(f"[red]FAIL[/red]: {', '.join(failed)}")
+        raise typer.Exit(5)
+
+
+devices_app = typer.Typer(
+    help="The device inventory: edgekit.toml here and ~/.config/edgekit/devices.toml.",
+    no_args_is_help=True,
+)
+device_app = typer.Typer(
+    help="One device over SSH: check what it is, install the edgekit runtime on it.",
+    no_args_is_help=True,
+)
+
+
+@devices_app.command("list")
+@handle_errors
+def devices_list(
+    as_json: bool = typer.Option(False, "--json", help="Print the inventory as JSON on stdout."),
+):
+    """List the devices and groups of the inventory (nothing is contacted)."""
+    from .devices import load_inventory
+
+    inventory = load_inventory()
+    if as_json:
+        _print_json({"files": list(inventory.files), "devices": [d.to_dict() for d in inventory.devices.values()],
+                     "groups": {k: list(v) for k, v in inventory.groups.items()}})
+        return
+    if not inventory.devices:
+        out_console().print("no devices: add [devices.NAME] tables to ./edgekit.toml or ~/.config/edgekit/devices.toml "
+                            "(see the README), or use --device ssh://user@host:port", soft_wrap=True)
+        return
+    table = Table(title=f"devices from {', '.join(inventory.files)}")
+    for name in ("name", "host", "port", "profile", "python", "workdir", "from"):
+        table.add_column(name)
+    for d in inventory.devices.values():
+        table.add_row(d.name, d.host, str(d.port or "-"), d.profile or "-", d.python, d.workdir, d.source)
+    out_console().print(table)
+    for group, members in inventory.groups.items():
+        out_console().print(f"group {group}: {', '.join(members)}")
+
+
+def _one_device(name: str):
+    from .devices import load_inventory, resolve_devices
+
+    devices = resolve_devices(name, load_inventory())
+    if len(devices) != 1:
+        raise UsageError(f"{name!r} names {len(devices)} devices ({', '.join(d.name for d in devices)}); give one device")
+    return devices[0]
+
+
+def _size(value) -> str:
+    return "-" if value is None else f"{value / 2**30:.1f} GiB"
+
+
+@device_app.command("check")
+@handle_errors
+def device_check(
+    name: str = typer.Argument(..., help="An inventory name or ssh://user@host:port."),
+    accept_new_host_key: bool = typer.Option(False, "--accept-new-host-key", help="Trust and record a host key not yet in known_hosts (a changed key is always refused)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the facts as JSON on stdout."),
+):
+    """One round trip: architecture, OS, Python, CPU, board, governor, throttling, disk, memory, runtime."""
+    from .devices import check_device
+
+    found = check_device(_one_device(name), accept_new_host_key=accept_new_host_key)
+    if as_json:
+        _print_json(found)
+        return
+    f, rt = found["facts"], found["runtime"]
+    if rt["installed"]:
+        runtime = f"installed: backend {rt['backend']}, edgekit {(rt['record'].get('versions') or {}).get('edgekit')}"
+    else:
+        runtime = f"not installed{' (' + rt['error'] + ')' if rt['error'] else ''}; run: edgekit device setup {name}"
+    table = Table(title=f"{name} ({found['device']['host']}), {found['seconds']} s", show_header=False)
+    rows = [("architecture", f["machine"]), ("OS", f.get("os") or f"{f['system']} {f['release']}"),
+            ("kernel", f"{f['system']} {f['release']}"), ("Python", f"{f['python']} ({f['executable']})"),
+            ("C library", " ".join(v for v in f.get("libc") or [] if v) or "-"), ("CPU", f"{f.get('cpu_model') or '-'} x {f.get('cpu_count')}"),
+            ("board", f.get("board") or "-"), ("governor", ", ".join(f.get("governors") or []) or "not reported"),
+            ("throttled", f.get("throttled") or "not reported (no vcgencmd)"),
+            ("free disk", f"{_size(f.get('disk_free_bytes'))} in {f.get('workdir')}"),
+            ("memory", f"{_size(f.get('mem_available_bytes'))} free of {_size(f.get('mem_total_bytes'))}"), ("runtime", runtime)]
+    for key, value in rows:
+        table.add_row(key, str(value))
+    out_console().print(table)
+
+
+@device_app.command("setup")
+@handle_errors
+def device_setup(
+    name: str = typer.Argument(..., help="An inventory name or ssh://user@host:port."),
+    wheels: Optional[Path] = typer.Option(None, "--wheels", help="Folder of downloaded wheels (default ~/.cache/edgekit/wheels); filled from PyPI unless --offline."),
+    offline: bool = typer.Option(False, "--offline", help="Use only the wheels already in --wheels; never contact PyPI."),
+    force: bool = typer.Option(False, "--force", help="Reinstall even when the device has these exact wheels."),
+    accept_new_host_key: bool = typer.Option(False, "--accept-new-host-key", help="Trust and record a host key not yet in known_hosts (a changed key is always refused)."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was installed as JSON on stdout."),
+):
+    """Install the edgekit runtime (edgekit, numpy, ai-edge-litert) on a device with no internet."""
+    from .devices import setup_device
+
+    done = setup_device(_one_device(name), wheels=wheels, offline=offline, force=force,
+                        accept_new_host_key=accept_new_host_key, on_step=_progress_step(not as_json))
+    if as_json:
+        _print_json(done)
+        return
+    versions = ", ".join(f"{k} {v}" for k, v in (done["versions"] or {}).items())
+    what = "installed" if done["changed"] else "already up to date"
+    out_console().print(f"{name}: runtime {what} in {done['site']} (backend {done['backend']}; {versions}) in {done['seconds']} s")
+
+
+app.add_typer(devices_app, name="devices")
+app.add_typer(device_app, name="device")
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that cleanup (temp files, locks) runs."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
 def main():
+    signal.signal(signal.SIGTERM, _on_sigterm)
     app()
 
 

@@ -1,0 +1,83 @@
+"""Outputs are never half-written: SIGTERM and SIGKILL in the middle of a convert leave no
+file at a final path; SIGTERM also cleans up the temp files."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from edgekit_testing import REPO
+
+pytestmark = pytest.mark.slow
+
+
+def _start_convert(folder):
+    import keras
+
+    inputs = keras.Input((32, 32, 3))
+    x = inputs
+    for filters in (16, 32, 64):
+        x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+    model = keras.Model(inputs, keras.layers.Dense(10)(keras.layers.GlobalAveragePooling2D()(x)))
+    model.save(folder / "m.keras")
+    import numpy as np
+
+    np.save(folder / "calib.npy", np.random.default_rng(0).random((400, 32, 32, 3), dtype=np.float32))
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "edgekit", "convert", "m.keras", "--all", "--calib", "calib.npy", "--calib-samples", "300"],
+        cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    return process
+
+
+def _wait_for(process, words, limit=120):
+    """Read stderr lines until one contains `words` (the convert is then mid-way)."""
+    deadline = time.time() + limit
+    seen = []
+    while time.time() < deadline:
+        line = process.stderr.readline()
+        seen.append(line)
+        if words in line:
+            return seen
+        if not line and process.poll() is not None:
+            break
+    raise AssertionError(f"never saw {words!r}: {''.join(seen)}")
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGTERM, 143), (signal.SIGKILL, -9)])
+def test_killed_convert_leaves_no_final_files(tmp_path, sig, code):
+    process = _start_convert(tmp_path)
+    _wait_for(process, "converting: int8")
+    process.send_signal(sig)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == code, err
+    assert "Traceback" not in err
+    leftovers = sorted(p.name for p in tmp_path.iterdir() if p.name not in ("m.keras", "calib.npy"))
+    final = [n for n in leftovers if n.endswith((".tflite", ".json"))]
+    assert final == [], leftovers
+    if sig == signal.SIGTERM:
+        assert leftovers == [], "SIGTERM must also remove temp files"
+        assert "terminated" in err
+
+
+def test_sigkill_while_writing_leaves_only_complete_files(tmp_path):
+    """Killed in the middle of writing artifacts: what is at a final path is complete."""
+    import json
+
+    from edgekit.runtime import describe
+
+    process = _start_convert(tmp_path)
+    _wait_for(process, "writing")
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=60)
+    for path in tmp_path.iterdir():
+        if path.suffix == ".tflite":
+            assert describe(path.read_bytes()).ops, path
+        elif path.suffix == ".json":
+            assert json.loads(path.read_text())["schema"] == "edgekit.manifest/1"
