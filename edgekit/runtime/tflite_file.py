@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import asdict, dataclass
+import re
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -220,6 +221,9 @@ class OpInfo:
     inputs: tuple
     outputs: tuple
     custom_code: str | None = None
+    # The builtin options (fused activation, strides, dilation, masks...) as plain values,
+    # keys in snake_case as in the TFLite schema; {} for ops without options.
+    options: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return _jsonable(asdict(self))
@@ -314,8 +318,40 @@ def _read_tensor(tensor, index: int, model, data: bytes) -> TensorInfo:
     )
 
 
+def _plain(value):
+    """An options attribute as a JSON-friendly value (numpy vectors -> lists)."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (np.integer, np.floating, np.bool_)):
+        return value.item()
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return None  # nested tables (rare in builtin options) are left out
+
+
+def _op_options(op, schema, option_names: dict[int, str]) -> dict:
+    """The op's builtin options (BuiltinOptions union) as {snake_case_name: value}."""
+    kind = int(op.BuiltinOptionsType())
+    name = option_names.get(kind)
+    table = op.BuiltinOptions() if kind else None
+    reader, holder = getattr(schema, name or "", None), getattr(schema, f"{name}T", None)
+    if table is None or reader is None or holder is None:
+        return {}
+    options = reader()
+    options.Init(table.Bytes, table.Pos)
+    values = vars(holder.InitFromObj(options))
+    return {re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower(): _plain(v) for key, v in values.items()}
+
+
 def _read_subgraph(subgraph, model, data: bytes, opcodes):
     """(tensors, ops) of one subgraph."""
+    schema = _schema()
+    option_names = {
+        value: key for key, value in vars(schema.BuiltinOptions).items()
+        if not key.startswith("_") and isinstance(value, int)
+    }
     tensors = tuple(
         _read_tensor(subgraph.Tensors(i), i, model, data)
         for i in range(_count(subgraph.TensorsLength(), data, "tensor"))
@@ -328,7 +364,8 @@ def _read_subgraph(subgraph, model, data: bytes, opcodes):
         for t in inputs + outputs:
             if t >= len(tensors):
                 raise _Malformed(f"operator {i} refers to missing tensor {t}")
-        ops.append(OpInfo(i, name, version, inputs, outputs, custom))
+        options = _op_options(op, schema, option_names)
+        ops.append(OpInfo(i, name, version, inputs, outputs, custom, options))
     return tensors, tuple(ops)
 
 
@@ -413,6 +450,29 @@ def _describe(model, data: bytes) -> ModelInfo:
         ),
         param_bytes=sum(constant_buffers.values()),
     )
+
+
+def read_tensor_data(data: bytes, tensor: TensorInfo, source: str = "the model"):
+    """The values of a constant tensor (a numpy array in its shape), or None.
+
+    None for non-constant tensors and for dtypes numpy cannot hold (int4, bfloat16...).
+    """
+    if not tensor.is_constant:
+        return None
+    try:
+        dtype = np.dtype(tensor.dtype)
+    except TypeError:
+        return None
+    model = _root(data, source)
+    try:
+        raw = _buffer_bytes(model, data, tensor.buffer)
+    except Exception as exc:  # noqa: BLE001
+        raise _parse_error(source, exc) from None
+    if len(raw) % dtype.itemsize:
+        return None
+    values = np.frombuffer(raw, dtype=dtype)
+    count = int(np.prod(tensor.shape)) if tensor.shape else 1
+    return values.reshape(tensor.shape) if values.size == count else values
 
 
 # ---------------------------------------------------------------------------------------

@@ -49,3 +49,13 @@ def test_a_bug_is_exit_1_with_a_log_and_no_traceback(capfd):
     text = log.read_text()
     assert "Traceback" in text and "return {}[\"missing\"]" in text
     log.unlink()
+
+
+def test_messages_with_square_brackets_are_printed_verbatim(capfd):
+    @handle_errors
+    def command():
+        raise errors.MissingDependencyError("add deb [signed-by=/usr/share/keyrings/coral.gpg] to apt")
+
+    with pytest.raises(typer.Exit):
+        command()
+    assert "[signed-by=/usr/share/keyrings/coral.gpg]" in capfd.readouterr().err

@@ -1,0 +1,572 @@
+"""Predict, from the .tflite flatbuffer alone, which ops the Edge TPU compiler will map.
+
+No compiler and no TensorFlow: the file is read with `edgekit.runtime.describe`, and each op
+in execution order is judged against Coral's published requirements (see `ops.py`):
+
+1. the model is fully 8-bit quantized (float I/O costs a QUANTIZE/DEQUANTIZE on the CPU at
+   each edge; a float model is rejected: "Model not quantized");
+2. tensor sizes are static (else: "... only supports static-sized tensors ...");
+3. parameters (weights, biases) are constants;
+4. a tensor has at most 3 dimensions larger than 1 (the 3 innermost);
+5. the op is in Coral's table, meets its known limitations, and its version is one the
+   last compiler (16.0) can read;
+6. without -a (`multiple_subgraphs`), the first op that cannot be mapped ends the one Edge TPU
+   subgraph: it and everything after it run on the CPU.
+
+It also estimates the parameter memory of the mapped ops against the ~8 MiB on-chip memory,
+and ends with a verdict (fraction of ops and of multiply-accumulates on the TPU) and the
+fixes for each blocker. The compiler's own log has the last word (see `compiler.py`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..runtime.tflite_file import ModelInfo, describe, read_tensor_data
+from . import ops as table
+
+TPU, CPU = "Edge TPU", "CPU"
+
+# Per-op statuses as edgetpu_compiler prints them in its "-s" table (seen in real logs).
+MAPPED = "Mapped to Edge TPU"
+STATUS_UNSUPPORTED = "Operation not supported"
+STATUS_DTYPE = "Operation is working on an unsupported data type"
+STATUS_RANK = "Tensor has unsupported rank (up to 3 innermost dimensions mapped)"
+STATUS_VERSION = "Operation version not supported"
+STATUS_AFTER = "More than one subgraph is not supported"
+STATUS_PARAM = "Filter, bias, or other param is not constant at compile-time"
+STATUS_LIMITATION = "Operation is otherwise supported, but not mapped due to some unspecified limitation"
+
+# Model-level stops, in the compiler's words.
+FAIL_NOT_QUANTIZED = "Model not quantized"
+FAIL_DYNAMIC = (
+    "Attempting to use a delegate that only supports static-sized tensors with a graph that "
+    "has dynamic-sized tensors"
+)
+
+EIGHT_BIT = frozenset({"int8", "uint8"})
+CONSTANT_OK = frozenset({"int8", "uint8", "int32"})  # weights 8-bit; biases and axes int32
+FIX_INT8 = "convert with --int8 --calib DATA (full-integer quantization, no float fallback)"
+FIX_IO = "convert with --int8 --io int8 (or --io uint8) so inputs and outputs stay integer"
+FIX_BATCH = "fix the batch with --batch 1 (and --input-shape for other unknown sizes)"
+
+
+def fix_segments(segments: int) -> str:
+    return (
+        f"compile with --segments {segments} to pipeline the model over {segments} Edge TPUs "
+        "(~8 MiB of parameters each), or make the model smaller (fewer or narrower layers)"
+    )
+
+
+@dataclass(frozen=True)
+class OpPrediction:
+    """Where one op is predicted to run, and why."""
+
+    index: int
+    name: str
+    version: int
+    where: str  # "Edge TPU" or "CPU"
+    reason: str
+    status: str  # the status edgetpu_compiler -s is expected to print for it
+    fix: str | None = None
+    macs: int = 0
+    param_bytes: int = 0
+    edge: bool = False  # a QUANTIZE/DEQUANTIZE of float I/O at the model's edge
+    note: str | None = None  # a caveat for an op predicted on the TPU
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """One reason ops leave the TPU (or the compile stops), with the fix."""
+
+    kind: str
+    message: str
+    fix: str
+    ops: tuple = ()
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "ops": list(self.ops)}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    source: str
+    compiles: bool  # False: the compiler is predicted to stop without an output
+    failure: str | None
+    ops: tuple
+    tpu_ops: int
+    cpu_ops: int
+    mapped_fraction: float
+    total_macs: int
+    tpu_macs: int
+    mac_fraction: float | None
+    tpu_subgraphs: int
+    param_bytes: int
+    tpu_param_bytes: int
+    on_chip_bytes: int
+    streamed_bytes: int
+    multiple_subgraphs: bool
+    verdict: str
+    compiled_subgraphs: int = 0  # edgetpu-custom-op ops: the file is already compiled
+    blockers: tuple = ()
+    fixes: tuple = ()
+    warnings: tuple = field(default_factory=tuple)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["ops"] = [op.to_dict() for op in self.ops]
+        data["blockers"] = [b.to_dict() for b in self.blockers]
+        data["fixes"] = list(self.fixes)
+        data["warnings"] = list(self.warnings)
+        return data
+
+    def predicted_counts(self) -> dict:
+        """{op name: (ops predicted on the TPU, ops predicted on the CPU)}."""
+        counts: dict[str, list[int]] = {}
+        for op in self.ops:
+            pair = counts.setdefault(op.name, [0, 0])
+            pair[0 if op.where == TPU else 1] += 1
+        return {name: (tpu, cpu) for name, (tpu, cpu) in counts.items()}
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def _read(model) -> tuple[bytes, str]:
+    if isinstance(model, (bytes, bytearray, memoryview)):
+        return bytes(model), "the model"
+    from ..report.inspect import read_tflite_file
+
+    return read_tflite_file(Path(model)), str(model)
+
+
+def _builtin_codes() -> dict[str, int]:
+    from ..runtime.tflite_file import _schema
+
+    return {k: v for k, v in vars(_schema().BuiltinOperator).items() if not k.startswith("_")}
+
+
+def _activations(op, info: ModelInfo) -> list:
+    """The op's non-constant input and output tensors."""
+    return [info.tensors[t] for t in op.inputs + op.outputs if t >= 0 and not info.tensors[t].is_constant]
+
+
+def _dims_over_one(shape) -> int:
+    return sum(1 for d in shape if d > 1)
+
+
+def _macs(op, info: ModelInfo) -> int:
+    """Multiply-accumulates of the op at the stored (static) shapes."""
+    def shape(position, outputs=False):
+        indices = op.outputs if outputs else op.inputs
+        if position >= len(indices) or indices[position] < 0:
+            return ()
+        return info.tensors[indices[position]].shape
+
+    out = math.prod(shape(0, outputs=True) or (0,))
+    weights = shape(1)
+    if op.name == "CONV_2D" and len(weights) == 4:
+        return out * weights[1] * weights[2] * weights[3]
+    if op.name == "DEPTHWISE_CONV_2D" and len(weights) == 4:
+        return out * weights[1] * weights[2]
+    if op.name == "FULLY_CONNECTED" and len(weights) == 2:
+        return out * weights[1]
+    if op.name == "TRANSPOSE_CONV" and len(weights) == 4:
+        return math.prod(shape(2) or (0,)) * weights[0] * weights[1] * weights[2]
+    if op.name == "BATCH_MATMUL" and shape(0):
+        return out * shape(0)[-1]
+    return 0
+
+
+def _constant_inputs(op, info: ModelInfo) -> dict[int, int]:
+    """{buffer index: bytes} of the op's constant inputs (shared buffers count once)."""
+    found = {}
+    for t in op.inputs:
+        if t >= 0 and info.tensors[t].is_constant:
+            found[info.tensors[t].buffer] = info.tensors[t].constant_bytes
+    return found
+
+
+def _axes(data: bytes, info: ModelInfo, op, position: int, rank: int) -> list[int] | None:
+    if position >= len(op.inputs) or op.inputs[position] < 0:
+        return None
+    values = read_tensor_data(data, info.tensors[op.inputs[position]])
+    if values is None:
+        return None
+    return sorted({int(a) % rank for a in values.reshape(-1)}) if rank else []
+
+
+def _input_shape(op, info: ModelInfo, position: int = 0) -> tuple:
+    if position < len(op.inputs) and op.inputs[position] >= 0:
+        return info.tensors[op.inputs[position]].shape
+    return ()
+
+
+def _output_shape(op, info: ModelInfo) -> tuple:
+    return info.tensors[op.outputs[0]].shape if op.outputs and op.outputs[0] >= 0 else ()
+
+
+def _limitation(op, info: ModelInfo, data: bytes) -> tuple[str, str] | None:
+    """(reason, fix) when the op breaks one of Coral's known limitations for it."""
+    name, options = op.name, op.options
+    if name in ("AVERAGE_POOL_2D", "MAX_POOL_2D", "CONCATENATION") and options.get("fused_activation_function", 0):
+        return (
+            f"{name} has a fused activation; Coral: \"No fused activation function\"",
+            "apply the activation before the pooling/concatenation (for max pooling the "
+            "result is the same) so the converter does not fuse it",
+        )
+    if name in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+        w, h = options.get("dilation_w_factor", 1), options.get("dilation_h_factor", 1)
+        if w != h:
+            return (f"{name} dilation differs in x ({w}) and y ({h})", "use the same dilation rate in x and y")
+    if name == "FULLY_CONNECTED":
+        if options.get("weights_format", 0) != 0:
+            return ("FULLY_CONNECTED weights are not in the default format", "convert with the default weights format")
+        shape = _output_shape(op, info)
+        if _dims_over_one(shape) > 1:
+            return (
+                f"FULLY_CONNECTED output {list(shape)} is not one-dimensional",
+                FIX_BATCH if shape[0] > 1 else "flatten before the Dense layer so that its output is [1, N]",
+            )
+    if name == "SOFTMAX":
+        shape = _input_shape(op, info)
+        if _dims_over_one(shape) > 1 or math.prod(shape or (0,)) > 16000:
+            return (
+                f"SOFTMAX input {list(shape)}: Coral supports only a 1-D input of at most 16,000 elements",
+                FIX_BATCH if shape and shape[0] > 1 else "apply softmax to a flat vector (flatten first) or on the host",
+            )
+    if name == "STRIDED_SLICE":
+        strides = read_tensor_data(data, info.tensors[op.inputs[3]]) if len(op.inputs) > 3 and op.inputs[3] >= 0 else None
+        if (strides is not None and (strides != 1).any()) or options.get("ellipsis_mask", 0) or options.get("new_axis_mask", 0):
+            return (
+                "STRIDED_SLICE with strides other than 1 or an ellipsis/new-axis mask",
+                "slice with strides of 1 and no ellipsis/new-axis (a plain slice)",
+            )
+    if name in ("MEAN", "SUM", "REDUCE_MAX", "REDUCE_MIN"):
+        rank = len(_input_shape(op, info))
+        axes = _axes(data, info, op, 1, rank)
+        if axes and 0 in axes and rank > 1:
+            return (f"{name} reduces the batch dimension", "reduce over the spatial/channel axes only")
+        if name == "MEAN" and axes and rank and axes[-1] == rank - 1 and _input_shape(op, info)[-1] % 4:
+            return (
+                "MEAN over the channels (z) with a channel count that is not a multiple of 4",
+                "use a multiple of 4 channels before the mean",
+            )
+    if name == "PAD":
+        pads = read_tensor_data(data, info.tensors[op.inputs[1]]) if len(op.inputs) > 1 else None
+        if pads is not None and pads.ndim == 2 and len(pads) > 1 and pads[0].any():
+            return ("PAD pads the batch dimension", "pad height/width/channels only")
+    if name == "SPLIT":
+        rank = len(_input_shape(op, info, 1))
+        axes = _axes(data, info, op, 0, rank)
+        if axes == [0] and rank > 1:
+            return ("SPLIT splits the batch dimension", "split along another axis")
+    if name == "PACK" and options.get("axis", 0) == 0 and len(_output_shape(op, info)) > 1:
+        return ("PACK packs along the batch dimension", "stack along another axis")
+    if name == "CONCATENATION":
+        constants = [t for t in op.inputs if t >= 0 and info.tensors[t].is_constant]
+        if constants:
+            values = read_tensor_data(data, info.tensors[constants[0]])
+            zero_pad = len(op.inputs) == 2 and len(constants) == 1 and values is not None and not values.any()
+            if not zero_pad:
+                return (
+                    "CONCATENATION with a constant input that is not a single all-zero tensor",
+                    "concatenate activations only (a constant input may only be zero padding)",
+                )
+    if name == "PRELU" and len(op.inputs) > 1 and op.inputs[1] >= 0:
+        alpha = info.tensors[op.inputs[1]].shape
+        if _dims_over_one(alpha) > 1:
+            return (
+                f"PRELU alpha {list(alpha)} is not 1-dimensional",
+                "share PReLU parameters over height and width (Keras shared_axes=[1, 2])",
+            )
+    if name in ("RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR"):
+        for shape in (_input_shape(op, info), _output_shape(op, info)):
+            if len(shape) > 3 and any(d > 1 for d in shape[:-3]):
+                return (f"{name} input/output is not 3-dimensional", "resize one image at a time (batch 1)")
+    return None
+
+
+def _dtype_problem(op, info: ModelInfo) -> tuple[str, str] | None:
+    for t in _activations(op, info):
+        if t.dtype not in EIGHT_BIT:
+            fix = "use the int8 recipe (int16x8 activations are 16-bit)" if t.dtype == "int16" else FIX_INT8
+            return f"works on a {t.dtype} tensor ({t.name or t.index}); the Edge TPU computes on 8-bit integers only", fix
+    for t in op.inputs:
+        tensor = info.tensors[t] if t >= 0 else None
+        if tensor is not None and tensor.is_constant and tensor.dtype not in CONSTANT_OK:
+            return f"has a {tensor.dtype} constant ({tensor.name or tensor.index}); parameters must be 8-bit", FIX_INT8
+    return None
+
+
+_PARAM_INPUTS = {"CONV_2D": (1, 2), "DEPTHWISE_CONV_2D": (1, 2), "FULLY_CONNECTED": (1, 2),
+                 "TRANSPOSE_CONV": (1, 3), "PRELU": (1,)}
+
+
+def _param_problem(op, info: ModelInfo) -> str | None:
+    for position in _PARAM_INPUTS.get(op.name, ()):
+        if position < len(op.inputs) and op.inputs[position] >= 0:
+            tensor = info.tensors[op.inputs[position]]
+            if not tensor.is_constant:
+                return f"{op.name} parameter {tensor.name or tensor.index} is computed at run time, not a constant"
+    return None
+
+
+def _rank_problem(op, info: ModelInfo) -> tuple[str, str] | None:
+    for t in _activations(op, info):
+        if len(t.shape) > 3 and any(d > 1 for d in t.shape[:-3]):
+            fix = FIX_BATCH if t.shape[0] > 1 else "reshape so that at most the 3 innermost dimensions are larger than 1"
+            return f"tensor {t.name or t.index} {list(t.shape)} has more than 3 dimensions larger than 1", fix
+    return None
+
+
+def _is_compiled(op) -> bool:
+    """An Edge TPU subgraph that edgetpu_compiler already made (a compiled model)."""
+    return op.name == "CUSTOM" and op.custom_code == "edgetpu-custom-op"
+
+
+def _is_model_input(info: ModelInfo, tensor_index: int) -> bool:
+    return any(t.index == tensor_index for t in info.inputs)
+
+
+def _is_model_output(info: ModelInfo, tensor_index: int) -> bool:
+    return any(t.index == tensor_index for t in info.outputs)
+
+
+def _edge_op(op, info: ModelInfo) -> str | None:
+    """The reason text when the op converts float I/O at the model's edge."""
+    if not op.inputs or not op.outputs or op.inputs[0] < 0:
+        return None
+    source, result = info.tensors[op.inputs[0]], info.tensors[op.outputs[0]]
+    if op.name == "QUANTIZE" and source.dtype == "float32" and _is_model_input(info, source.index):
+        return "QUANTIZE of a float model input: float I/O runs on the CPU at the model's edge"
+    if op.name == "DEQUANTIZE" and result.dtype == "float32" and _is_model_output(info, result.index):
+        return "DEQUANTIZE to a float model output: float I/O runs on the CPU at the model's edge"
+    return None
+
+
+def _intrinsic(op, info: ModelInfo, data: bytes) -> tuple[str, str, str] | None:
+    """(status, reason, fix) when the op cannot be mapped wherever it sits; None if it can."""
+    if _is_compiled(op):
+        return None
+    edge = _edge_op(op, info)
+    if edge:
+        status = STATUS_LIMITATION if op.name == "QUANTIZE" else STATUS_DTYPE
+        return status, edge, FIX_IO
+    if op.name not in table.SUPPORTED:
+        what = f"custom op {op.custom_code!r}" if op.name == "CUSTOM" else op.name
+        return STATUS_UNSUPPORTED, f"{what} is not in Coral's supported-operations table", table.replacement_for(op.name)
+    problem = _dtype_problem(op, info)
+    if problem:
+        return (STATUS_DTYPE, *problem)
+    param = _param_problem(op, info)
+    if param:
+        return STATUS_PARAM, param, "make weights and biases constants of the model (not computed from inputs)"
+    problem = _rank_problem(op, info)
+    if problem:
+        return (STATUS_RANK, *problem)
+    problem = _limitation(op, info, data)
+    if problem:
+        return (STATUS_LIMITATION, *problem)
+    return None
+
+
+def _model_failure(info: ModelInfo) -> tuple[str, Blocker] | None:
+    """Why the compiler would stop without an output, as (compiler message, blocker)."""
+    quantized = any(t.dtype in EIGHT_BIT and not t.is_constant for t in info.tensors)
+    if not quantized:
+        return FAIL_NOT_QUANTIZED, Blocker(
+            "not-quantized",
+            "the model is not quantized (its activations are float); edgetpu_compiler rejects "
+            f"it with \"{FAIL_NOT_QUANTIZED}\"",
+            FIX_INT8,
+        )
+    if info.dynamic_shapes:
+        dynamic = [t.name or str(t.index) for t in info.inputs if -1 in t.shape_signature]
+        where = f" (inputs: {', '.join(dynamic)})" if dynamic else ""
+        return FAIL_DYNAMIC, Blocker(
+            "dynamic-shape",
+            f"the model has dynamic tensor sizes{where}; edgetpu_compiler stops with "
+            f"\"{FAIL_DYNAMIC}\"",
+            FIX_BATCH,
+        )
+    codes = _builtin_codes()
+    for op in info.ops:
+        code = codes.get(op.name, 0)
+        newest = table.MAX_VERSION.get(op.name)
+        if code > table.LAST_KNOWN_BUILTIN_CODE or (newest is not None and op.version > newest):
+            failure = f"Didn't find op for builtin opcode '{op.name}' version '{op.version}'"
+            if code > table.LAST_KNOWN_BUILTIN_CODE:
+                what = f"{op.name} (op {op.index}) is a TFLite op added after"
+            else:
+                what = f"{op.name} version {op.version} (op {op.index}) is newer than the versions (<= {newest}) known to"
+            fix = table.replacement_for(op.name) if op.name not in table.SUPPORTED else (
+                f"change the layer behind {op.name} so that the converter writes version {newest} or older"
+            )
+            return failure, Blocker(
+                "op-version",
+                f"{what} edgetpu_compiler {table.LAST_COMPILER} (2021, TFLite ~{table.LAST_KNOWN_TFLITE}); "
+                f"the compiler is predicted to stop with \"{failure}\"",
+                fix, (op.index,),
+            )
+    return None
+
+
+def _note(op) -> str | None:
+    row = table.SUPPORTED.get(op.name)
+    if op.name in ("RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR") and row:
+        return f"Coral: {row.limitation}"
+    return None
+
+
+def check_edgetpu(model, *, multiple_subgraphs: bool = False, source: str | None = None) -> CheckResult:
+    """Predict which ops of a .tflite (path or bytes) edgetpu_compiler maps to the Edge TPU.
+
+    `multiple_subgraphs` mirrors the compiler's -a (--enable_multiple_subgraphs): every
+    mappable op goes to the TPU, in as many Edge TPU subgraphs as needed. `source` names
+    the model in messages (default: the path).
+    """
+    data, default_source = _read(model)
+    source = source or default_source
+    info = describe(data, source)
+    macs = [_macs(op, info) for op in info.ops]
+    params = [_constant_inputs(op, info) for op in info.ops]
+    stop = _model_failure(info)
+    if stop is not None:
+        failure, blocker = stop
+        predictions = tuple(
+            OpPrediction(op.index, op.name, op.version, CPU, f"the compile stops: {failure}",
+                         "", blocker.fix, macs[i], sum(params[i].values()))
+            for i, op in enumerate(info.ops)
+        )
+        return _result(source, info, predictions, params, failure, [blocker], multiple_subgraphs)
+
+    predictions, split_at = [], None
+    for i, op in enumerate(info.ops):
+        problem = _intrinsic(op, info, data)
+        edge = _edge_op(op, info) is not None
+        common = dict(index=op.index, name=op.name, version=op.version, macs=macs[i],
+                      param_bytes=sum(params[i].values()), edge=edge)
+        if problem is not None:
+            status, reason, fix = problem
+            predictions.append(OpPrediction(where=CPU, reason=reason, status=status, fix=fix, **common))
+            if not edge and split_at is None and not multiple_subgraphs:
+                split_at = op.index  # Coral: "that operation and everything after it" on the CPU
+            continue
+        if split_at is not None:
+            first = info.ops[split_at]
+            predictions.append(OpPrediction(
+                where=CPU, status=STATUS_AFTER,
+                reason=f"after op {first.index} ({first.name}), which cannot be mapped: the "
+                       "compiler makes one Edge TPU subgraph only (without -a)",
+                fix=None, **common))
+            continue
+        reason = "an Edge TPU subgraph compiled earlier" if _is_compiled(op) else "meets Coral's requirements"
+        predictions.append(OpPrediction(where=TPU, reason=reason, status=MAPPED, note=_note(op), **common))
+    blockers = _blockers(predictions, split_at)
+    return _result(source, info, tuple(predictions), params, None, blockers, multiple_subgraphs)
+
+
+def _blockers(predictions: list[OpPrediction], split_at: int | None) -> list[Blocker]:
+    """Group the CPU ops by cause and fix; the op that splits the graph says how many follow."""
+    edges = [p for p in predictions if p.edge]
+    found = []
+    if edges:
+        names = ", ".join(f"{p.name} (op {p.index})" for p in edges)
+        found.append(Blocker("float-io", f"float inputs/outputs: {names} run on the CPU at the model's edges", FIX_IO,
+                             tuple(p.index for p in edges)))
+    after = tuple(p.index for p in predictions if p.status == STATUS_AFTER)
+    kinds = {STATUS_UNSUPPORTED: "unsupported-op", STATUS_DTYPE: "not-8-bit", STATUS_PARAM: "non-constant-param",
+             STATUS_RANK: "rank", STATUS_LIMITATION: "limitation"}
+    groups: dict[tuple, list[OpPrediction]] = {}
+    for p in predictions:
+        if p.where == CPU and not p.edge and p.status != STATUS_AFTER:
+            groups.setdefault((kinds.get(p.status, "other"), p.fix or ""), []).append(p)
+    for (kind, fix), members in groups.items():
+        first = members[0]
+        if len(members) == 1:
+            message = f"op {first.index} ({first.name}): {first.reason}"
+        else:
+            names = ", ".join(dict.fromkeys(m.name for m in members))
+            message = f"{len(members)} ops ({names}), e.g. op {first.index} ({first.name}): {first.reason}"
+        ops = tuple(m.index for m in members)
+        if split_at in ops and after:
+            message += (f"; op {split_at} ends the Edge TPU subgraph: the {len(after)} ops after it "
+                        "run on the CPU too (one Edge TPU subgraph without -a)")
+            ops += after
+        found.append(Blocker(kind, message, fix, ops))
+    return found
+
+
+def _result(source, info, predictions, params, failure, blockers, multiple_subgraphs) -> CheckResult:
+    tpu = [p for p in predictions if p.where == TPU]
+    n = len(predictions)
+    total_macs = sum(p.macs for p in predictions)
+    tpu_macs = sum(p.macs for p in tpu)
+    tpu_buffers: dict[int, int] = {}
+    for p in tpu:
+        tpu_buffers.update(params[p.index])
+    tpu_param_bytes = sum(tpu_buffers.values())
+    streamed = max(0, tpu_param_bytes - table.ON_CHIP_BYTES)
+    warnings, blockers = [], list(blockers)
+    if streamed:
+        segments = math.ceil(tpu_param_bytes / table.ON_CHIP_BYTES)
+        blockers.append(Blocker(
+            "memory",
+            f"the mapped ops have {format_bytes(tpu_param_bytes)} of parameters, more than the ~8 MiB of "
+            f"on-chip memory: about {format_bytes(streamed)} will stream from host memory on every inference",
+            fix_segments(segments),
+        ))
+    for p in tpu:
+        if p.note:
+            warnings.append(f"op {p.index} ({p.name}): {p.note}")
+    compiled = sum(1 for op in info.ops if _is_compiled(op))
+    if compiled:
+        warnings.append(f"this file is already compiled for the Edge TPU ({compiled} edgetpu-custom-op); "
+                        "the other ops run on the CPU")
+    subgraphs = _count_runs(predictions) if multiple_subgraphs else int(bool(tpu))
+    fixes = tuple(dict.fromkeys(b.fix for b in blockers if b.fix))
+    fraction = len(tpu) / n if n else 0.0
+    mac_fraction = tpu_macs / total_macs if total_macs else None
+    if failure:
+        verdict = f"the compile is predicted to fail: {failure}"
+    elif n and len(tpu) == n:
+        verdict = f"all {n} ops predicted on the Edge TPU"
+    elif not tpu:
+        verdict = f"no op predicted on the Edge TPU (0 of {n})"
+    else:
+        macs_text = f" and {mac_fraction:.0%} of the MACs" if mac_fraction is not None else ""
+        verdict = f"{len(tpu)} of {n} ops ({fraction:.0%}){macs_text} predicted on the Edge TPU"
+    return CheckResult(
+        source=source, compiles=failure is None, failure=failure, ops=tuple(predictions),
+        tpu_ops=len(tpu), cpu_ops=n - len(tpu), mapped_fraction=fraction, total_macs=total_macs,
+        tpu_macs=tpu_macs, mac_fraction=mac_fraction, tpu_subgraphs=subgraphs,
+        param_bytes=info.param_bytes, tpu_param_bytes=tpu_param_bytes,
+        on_chip_bytes=table.ON_CHIP_BYTES, streamed_bytes=streamed,
+        multiple_subgraphs=multiple_subgraphs, verdict=verdict, compiled_subgraphs=compiled,
+        blockers=tuple(blockers),
+        fixes=fixes, warnings=tuple(warnings),
+    )
+
+
+def _count_runs(predictions) -> int:
+    runs, previous = 0, None
+    for p in predictions:
+        if p.where == TPU and previous != TPU:
+            runs += 1
+        previous = p.where
+    return runs
+
+
+def format_bytes(n: int | None) -> str:
+    """Bytes as the compiler prints them: B, KiB or MiB with two decimals."""
+    if n is None:
+        return "-"
+    if n < 1024:
+        return f"{n} B"
+    return f"{n / 1024:.2f} KiB" if n < 2**20 else f"{n / 2**20:.2f} MiB"
