@@ -1,0 +1,1 @@
+"""Scripts that run on the device with `python -c` (standard library only); see common.py."""
