@@ -136,3 +136,36 @@ def test_sidecar_manifest_and_labels_parsers(raw):
         assert "\n" not in exc.message
     else:
         assert labels and all(label and label == label.strip() for label in labels)
+
+
+TOML_PIECES = st.sampled_from([
+    "[devices.rpi]\n", "host = \"pi@raspberrypi.local\"\n", "port = 22\n", "port = -1\n", "port = \"x\"\n",
+    "profile = \"raspberrypi\"\n", "python = \"python3\"\n", "workdir = \"~/.cache/edgekit\"\n",
+    "[groups]\n", "lab = [\"rpi\", \"rpi2\"]\n", "lab = \"rpi\"\n", "[ssh]\n", "config = \"/nope\"\n",
+    "[devices]\n", "rpi = 3\n", "[[devices]]\n", "host = \"-oProxyCommand=evil\"\n", "= broken\n",
+    "[devices.\"a b\"]\n", "unknown = true\n", "\x00", "[other]\n",
+])
+
+
+@FUZZ
+@given(st.one_of(st.lists(TOML_PIECES, max_size=12).map("".join), st.text(max_size=200)),
+       st.sampled_from(["rpi", "lab", "rpi,lab", "ssh://pi@127.0.0.1:2222", "ssh://[::1", "nope"]))
+def test_inventory_parser(text, spec):
+    from edgekit.devices.inventory import load_inventory, resolve_devices
+
+    folder = Path(tempfile.mkdtemp(prefix="edgekit-fuzz-"))
+    (folder / "edgekit.toml").write_text(text, encoding="utf-8", errors="replace")
+    old = os.environ.get("XDG_CONFIG_HOME")
+    os.environ["XDG_CONFIG_HOME"] = str(folder / "no-user-config")
+    try:
+        inventory = load_inventory(folder)
+        devices = resolve_devices(spec, inventory)
+    except EdgekitError as exc:
+        assert exc.exit_code in (2, 3, 4) and "\n" not in exc.message
+    else:
+        assert devices and all(not d.host.startswith("-") for d in devices)
+    finally:
+        if old is None:
+            os.environ.pop("XDG_CONFIG_HOME", None)
+        else:
+            os.environ["XDG_CONFIG_HOME"] = old
