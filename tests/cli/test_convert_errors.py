@@ -58,7 +58,7 @@ def test_zip_that_is_not_a_keras_model(tmp_path, model_dir):
     def setup(d):
         with zipfile.ZipFile(d / "other.keras", "w") as z:
             z.writestr("readme.txt", "just a zip")
-    _check(tmp_path, model_dir, ["other.keras", "--float32"], 3, "cannot load other.keras as a Keras model", setup=setup)
+    _check(tmp_path, model_dir, ["other.keras", "--float32"], 3, "other.keras is a zip without config.json", setup=setup)
 
 
 def test_unsupported_extension(tmp_path, model_dir):
