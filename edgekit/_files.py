@@ -65,3 +65,47 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        return os.fstat(fd).st_ino == os.stat(path).st_ino
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def output_lock(paths):
+    """Hold an exclusive lock on each output path (a `.NAME.lock` file beside it) for the block.
+
+    Two edgekit processes writing the same output at once: the second fails at once with a
+    clear error instead of racing the first to a mixed result. flock locks vanish with the
+    process that held them, so a killed run leaves no stale lock behind (the lock file itself
+    is removed on a clean exit)."""
+    import fcntl
+
+    held = []
+    try:
+        for path in sorted({Path(p).resolve() for p in paths}):
+            lock_path = path.parent / f".{path.name}.lock"
+            try:
+                fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise BadInputError(f"cannot create a lock file beside {path}: {exc.strerror or exc}") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if not _same_file(fd, lock_path):  # the previous holder removed it meanwhile
+                    raise BlockingIOError
+            except BlockingIOError:
+                os.close(fd)
+                raise BadInputError(
+                    f"another edgekit process is writing {path} right now; wait for it to finish "
+                    "or write elsewhere with -o"
+                ) from None
+            held.append((fd, lock_path))
+        yield
+    finally:
+        for fd, lock_path in held:
+            with contextlib.suppress(OSError):
+                os.unlink(lock_path)
+            os.close(fd)
