@@ -87,6 +87,8 @@ def output_lock(paths):
     held = []
     try:
         for path in sorted({Path(p).resolve() for p in paths}):
+            if not path.parent.is_dir():
+                continue  # nothing can be written there; the caller reports the missing folder
             lock_path = path.parent / f".{path.name}.lock"
             try:
                 fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)

@@ -19,6 +19,7 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ._native_log import capture_native_stderr
@@ -75,7 +76,7 @@ def handle_errors(func):
         except typer.Exit:
             raise
         except EdgekitError as exc:
-            err_console().print(f"[red]error:[/red] {exc.message}", soft_wrap=True)
+            err_console().print(f"[red]error:[/red] {escape(exc.message)}", soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err_console().print("[yellow]interrupted[/yellow]; nothing was written at final paths")
@@ -86,7 +87,7 @@ def handle_errors(func):
         except Exception as exc:  # a bug: keep the traceback off the terminal, in a log
             log = _crash_log(exc)
             err_console().print(
-                f"[red]internal error:[/red] {type(exc).__name__}: {exc} (a bug in edgekit; "
+                f"[red]internal error:[/red] {type(exc).__name__}: {escape(str(exc))} (a bug in edgekit; "
                 f"traceback in {log})", soft_wrap=True,
             )
             raise typer.Exit(1) from None
@@ -157,11 +158,25 @@ def convert(
     input_shape: Optional[str] = typer.Option(None, "--input-shape", help="Static input shape, batch first, e.g. 1x32x32x3."),
     custom_objects: Optional[Path] = typer.Option(None, "--custom-objects", help="Python file whose public classes/functions are the model's custom objects."),
     trust_model: bool = typer.Option(False, "--trust-model", help="Skip the safety scan that refuses code-carrying or file-reaching models (Lambda layers, foreign modules, file paths/URLs)."),
+    qat: bool = typer.Option(False, "--qat", help="Quantization-aware training: fine-tune with fake int8 quantization, then convert (recipe qat-int8; needs --train-data)."),
+    train_data: Optional[str] = typer.Option(None, "--train-data", help="--qat: labelled training data: class-folder images, .npz (x, y) or 'digits'."),
+    val_data: Optional[str] = typer.Option(None, "--val-data", help="--qat: labelled validation data (same forms), for early stopping on its loss."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="--qat: fine-tuning epochs (default 3)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="--qat: global training batch size (default 32)."),
+    learning_rate: Optional[float] = typer.Option(None, "--learning-rate", help="--qat: Adam learning rate (default 3e-5: small steps from the calibrated start)."),
+    strategy: Optional[str] = typer.Option(None, "--strategy", help="--qat: tf.distribute strategy: default, mirrored (local GPUs) or multiworker (TF_CONFIG)."),
+    max_drop: Optional[float] = typer.Option(None, "--max-drop", help="int8: most accuracy points to lose on labelled --eval data; keeps the worst layers in float until it holds."),
+    min_agreement: Optional[float] = typer.Option(None, "--min-agreement", help="int8: least top-1 agreement (0-1) with the float model on --eval data; keeps layers in float until it holds."),
+    best_effort: bool = typer.Option(False, "--best-effort", help="With --max-drop/--min-agreement: write the best attempt when no mix meets the bound (still exits 5)."),
+    edgetpu: bool = typer.Option(False, "--edgetpu", help="Also compile the int8 artifact for the Coral Edge TPU (runs the pre-flight check; needs edgetpu_compiler)."),
+    edgetpu_segments: Optional[int] = typer.Option(None, "--edgetpu-segments", help="--edgetpu: split into N segments for pipelining over N Edge TPUs (-n)."),
+    edgetpu_search_delegate: bool = typer.Option(False, "--edgetpu-search-delegate", help="--edgetpu: let the compiler search for the largest mappable graph (--search_delegate)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout (progress stays on stderr)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines."),
 ):
     """Convert a Keras model to verified, self-describing .tflite artifacts (+ .json manifests)."""
     from .convert import convert as run_convert
+    from .convert.selective import AccuracyBound
     from .quantize import resolve_recipes
     from .report.markdown import comparison_rows
 
@@ -169,20 +184,31 @@ def convert(
     if all_recipes and any(chosen.values()):
         raise UsageError("--all already includes every recipe; pass --all or individual recipe flags, not both")
     names = list(chosen) if all_recipes else [name for name, on in chosen.items() if on]
-    recipes = resolve_recipes(names, io)
+    recipes = resolve_recipes(names + (["qat-int8"] if qat else []), io)
+    if (edgetpu_segments is not None or edgetpu_search_delegate) and not edgetpu:
+        raise UsageError("--edgetpu-segments/--edgetpu-search-delegate apply with --edgetpu; add it")
+    if edgetpu and not any(r.name in ("int8", "qat-int8") for r in recipes):
+        raise UsageError("--edgetpu compiles the int8 artifact: add --int8 (with --calib) or --qat")
+    if edgetpu and not any(r.name in ("int8", "qat-int8") and r.io in ("int8", "uint8") for r in recipes):
+        raise UsageError("--edgetpu needs integer inputs/outputs: drop --io float32 (use --io int8 or uint8)")
+    settings = _qat_settings(qat, train_data, val_data, epochs, batch_size, learning_rate, strategy)
+    bound = None if max_drop is None and min_agreement is None else AccuracyBound(max_drop, min_agreement)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # this CLI process only
     with capture_native_stderr():  # converter/TF C++ logs; progress goes to err_console
         result = run_convert(
             model, recipes, calib=calib, eval=eval_data, calib_samples=calib_samples,
             output=output, force=force, labels=labels, batch=batch, input_shape=input_shape,
             custom_objects=custom_objects, trust_model=trust_model, scale=scale, mean=_floats(mean, "--mean"),
-            std=_floats(std, "--std"), on_step=_progress_step(not quiet),
+            std=_floats(std, "--std"), qat=settings, bound=bound, best_effort=best_effort,
+            on_step=_progress_step(not quiet),
         )
+    compiled = _compile_for_edgetpu(result, force, edgetpu_segments, edgetpu_search_delegate, as_json) if edgetpu else None
     if as_json:
-        _print_json(result.to_dict())
+        _print_json(result.to_dict() | ({"edgetpu": compiled.to_dict()} if compiled else {}))
+        _check_bounds(result)
         return
     for note in result.notes:
-        err_console().print(f"[yellow]note:[/yellow] {note}", soft_wrap=True)
+        err_console().print(f"[yellow]note:[/yellow] {escape(note)}", soft_wrap=True)
     ev = result.evaluation
     from .report.markdown import fmt_pct
 
@@ -192,8 +218,137 @@ def convert(
     out_console().print(_comparison_table(comparison_rows(result), title))
     if ev["kind"] == "synthetic":
         out_console().print(f"[yellow]note:[/yellow] {ev['note']}")
+    for line in _quantization_lines(result):
+        out_console().print(line, soft_wrap=True)
     for artifact in result.artifacts:
         out_console().print(f"wrote {artifact.path} and {artifact.manifest_path.name}")
+    if compiled is not None:
+        from .edgetpu.render import render_compile
+
+        _print_renderables(render_compile(compiled))
+    _check_bounds(result)
+
+
+def _compile_for_edgetpu(result, force: bool, segments, search_delegate: bool, quiet: bool):
+    """Compile the int8 artifact just written; the pre-flight check is printed first (also
+    when the compiler turns out to be missing, which then ends the command with its error)."""
+    from .edgetpu import compile_edgetpu
+
+    int8 = next(a for a in result.artifacts if a.recipe.name in ("int8", "qat-int8") and a.recipe.io != "float32")
+
+    def show_check(check):
+        if not quiet:
+            from .edgetpu.render import render_check
+
+            for renderable in render_check(check):
+                err_console().print(renderable)
+
+    with capture_native_stderr():
+        return compile_edgetpu(int8.path, force=force, segments=segments,
+                               search_delegate=search_delegate, on_check=show_check)
+
+
+def _qat_settings(qat, train_data, val_data, epochs, batch_size, learning_rate, strategy):
+    """QatSettings from the --qat flags (None without --qat; then the flags are an error)."""
+    from .quantize.qat import QatSettings
+
+    given = {"--train-data": train_data, "--val-data": val_data, "--epochs": epochs,
+             "--batch-size": batch_size, "--learning-rate": learning_rate, "--strategy": strategy}
+    if not qat:
+        flags = [flag for flag, value in given.items() if value is not None]
+        if flags:
+            raise UsageError(f"{', '.join(flags)} apply to quantization-aware training; add --qat")
+        return None
+    options = {"epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate, "strategy": strategy}
+    return QatSettings(train_data or "", val_data, **{k: v for k, v in options.items() if v is not None})
+
+
+def _quantization_lines(result) -> list[str]:
+    """One line per QAT fine-tuning or selective int8 result, from the manifests."""
+    lines = []
+    for artifact in result.artifacts:
+        training, selective = artifact.manifest.get("training"), artifact.manifest.get("selective")
+        if training:
+            info = training["strategy"]
+            lines.append(
+                f"{artifact.recipe.name}: fine-tuned {training['epochs_run']} epoch(s) in "
+                f"{training['seconds']:.1f} s ({info['name']}, {info['replicas']} replica(s))"
+                + (", stopped early on the validation loss" if training["stopped_early"] else ""))
+        if selective:
+            cost = selective.get("cost_vs_plain_int8")
+            kept = escape(", ".join(selective["float_layers"])) or "none (plain int8 meets the bound)"
+            extra = f" (size {cost['size_ratio']:.2f}x, p50 latency {cost['latency_ratio']:.2f}x plain int8)" if cost else ""
+            verdict = "meets" if selective["bound_holds"] else "[red]misses[/red]"
+            lines.append(f"{artifact.recipe.name}: layers kept in float: {kept}{extra}; {verdict} the bound")
+    return lines
+
+
+def _check_bounds(result) -> None:
+    from .errors import BoundError
+
+    if result.unmet_bounds:
+        raise BoundError(
+            f"no mix of float layers met {'; '.join(result.unmet_bounds)}; the best attempt was "
+            "written (--best-effort)"
+        )
+
+
+@app.command()
+@handle_errors
+def debug(
+    model: Path = typer.Argument(..., help="Keras model: .keras, legacy .h5, or a SavedModel folder."),
+    calib: Optional[str] = typer.Option(None, "--calib", help="Calibration data: image folder, .npy, .npz (x[, y]) or 'digits'."),
+    eval_data: Optional[str] = typer.Option(None, "--eval", help="Evaluation data (same forms); default: held-out calibration data."),
+    calib_samples: int = typer.Option(200, "--calib-samples", help="Samples used for calibration; the rest is held out for evaluation."),
+    samples: int = typer.Option(100, "--samples", help="Evaluation samples the per-layer error is measured on."),
+    top: int = typer.Option(5, "--top", help="How many of the worst layers to re-measure end to end kept in float."),
+    io: Optional[str] = typer.Option(None, "--io", help="I/O type of the int8 model: int8, uint8 or float32."),
+    input_shape: Optional[str] = typer.Option(None, "--input-shape", help="Static input shape, batch first, e.g. 1x32x32x3."),
+    custom_objects: Optional[Path] = typer.Option(None, "--custom-objects", help="Python file whose public classes/functions are the model's custom objects."),
+    trust_model: bool = typer.Option(False, "--trust-model", help="Skip the safety scan that refuses code-carrying or file-reaching models."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout (progress stays on stderr)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines."),
+):
+    """Rank layers by how much int8 quantization hurts them; measure keeping the worst in float."""
+    from .convert.debug import debug as run_debug
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # this CLI process only
+    with capture_native_stderr():
+        report = run_debug(
+            model, calib=calib, eval=eval_data, calib_samples=calib_samples, samples=samples,
+            top=top, io=io, input_shape=input_shape, custom_objects=custom_objects,
+            trust_model=trust_model, on_step=_progress_step(not quiet),
+        )
+    if as_json:
+        _print_json(report.to_dict())
+        return
+    for renderable in _debug_renderables(model.name, report):
+        out_console().print(renderable, soft_wrap=True)
+
+
+def _debug_renderables(name: str, report) -> list:
+    from .report.markdown import fmt_pct
+
+    int8, ev = report.int8, report.evaluation
+    head = (f"{escape(name)}: plain int8 accuracy {fmt_pct(int8['accuracy'])} (float "
+            f"{fmt_pct(int8['reference_accuracy'])}), top-1 agreement {fmt_pct(int8['top1_agreement'])} "
+            f"on {ev['samples']} samples ({ev['kind']})")
+    shown = "" if len(report.layers) <= 20 else f"; the 20 worst of {len(report.layers)}, all in --json"
+    table = Table(title=f"layers by int8 error (relative error: 0 exact, 1 signal gone{shown})")
+    for i, column in enumerate(["rank", "layer", "op", "rel. error", "activations", "weights", "scale", "float range"]):
+        table.add_column(column, justify="left" if i in (1, 2) else "right")
+    for rank, entry in enumerate(report.layers[:20], 1):
+        weight = "-" if entry.weight_error is None else f"{entry.weight_error:.4f}"
+        low, high = entry.float_range
+        table.add_row(str(rank), escape(entry.name), entry.op, f"{entry.relative_error:.4f}",
+                      f"{entry.activation_error:.4f}", weight, f"{entry.scale:.3g}", f"{low:.3g} .. {high:.3g}")
+    effects = Table(title="int8 with one suspect kept in float (with the ops reading its output)")
+    for i, column in enumerate(["suspect", "float layers", "accuracy", "agreement"]):
+        effects.add_column(column, justify="left" if i < 2 else "right")
+    for effect in report.effects:
+        effects.add_row(escape(effect["layer"]), escape(", ".join(effect["float_layers"])), fmt_pct(effect["accuracy"]),
+                        fmt_pct(effect["top1_agreement"]))
+    return [head, table, effects]
 
 
 @app.command()

@@ -47,7 +47,13 @@ def build_manifest(
     size: dict,
     conversion_seconds: float,
     verification: dict,
+    training: dict | None = None,
+    selective: dict | None = None,
 ) -> dict:
+    """The manifest; `training` (QAT fine-tuning) and `selective` (layers kept in float for
+    an accuracy bound) appear only for the artifacts they concern."""
+    extra = {key: value for key, value in (("training", training), ("selective", selective))
+             if value is not None}
     return jsonable(
         {
             "schema": SCHEMA,
@@ -63,6 +69,7 @@ def build_manifest(
             "size": size,
             "conversion_seconds": round(conversion_seconds, 3),
             "verification": verification,
+            **extra,
         }
     )
 

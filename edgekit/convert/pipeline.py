@@ -7,6 +7,7 @@ write the artifacts (temp file + rename; each manifest after its .tflite).
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,15 +16,18 @@ from typing import Callable
 import numpy as np
 
 from .._native_log import capture_native_stderr
-from .._files import atomic_write_bytes, atomic_write_text, check_writable, sha256_file
+from .._files import atomic_write_bytes, atomic_write_text, check_writable, output_lock, sha256_file
 from ..data import Dataset, load_data, split_holdout
-from ..errors import BadInputError, EdgekitError, UsageError
+from ..errors import BadInputError, BoundError, EdgekitError, UsageError
 from ..metrics import compare_outputs
 from ..models import SourceModel, load_model
+from ..quantize import qat as qat_mod
 from ..quantize.recipes import Recipe
 from ..runtime import MANIFEST_METADATA_NAME, Model, embed_metadata
 from ..runtime.preprocess import DEFAULT_MEAN, DEFAULT_SCALE, DEFAULT_STD
 from . import manifest as manifest_mod
+from .layers import keras_layer_names
+from .selective import AccuracyBound, enforce
 from .tflite import Converted, convert_saved_model
 
 SYNTHETIC_SAMPLES = 64
@@ -67,6 +71,7 @@ class ConvertResult:
     reference_accuracy: float | None
     artifacts: tuple[Artifact, ...] = field(default_factory=tuple)
     notes: tuple[str, ...] = ()
+    unmet_bounds: tuple[str, ...] = ()  # --best-effort artifacts written below their bound
 
     def to_dict(self) -> dict:
         return manifest_mod.jsonable({
@@ -75,6 +80,7 @@ class ConvertResult:
             "reference_accuracy": self.reference_accuracy,
             "artifacts": [a.summary() for a in self.artifacts],
             "notes": list(self.notes),
+            "unmet_bounds": list(self.unmet_bounds),
         })
 
 
@@ -195,7 +201,7 @@ def _synthetic_inputs(source: SourceModel) -> list[np.ndarray]:
     return [rng.random((SYNTHETIC_SAMPLES, *s.shape[1:]), dtype=np.float32) for s in source.inputs]
 
 
-def convert(
+def _convert(
     model: str | Path,
     recipes: list[Recipe],
     *,
@@ -213,17 +219,27 @@ def convert(
     mean=None,
     std=None,
     options: dict | None = None,
+    qat: qat_mod.QatSettings | None = None,
+    bound: AccuracyBound | None = None,
+    best_effort: bool = False,
     on_step: Callable[[str], None] | None = None,
 ) -> ConvertResult:
-    """Convert `model` with each recipe, verify each result, write artifacts + manifests."""
+    """Convert `model` with each recipe, verify each result, write artifacts + manifests.
+
+    qat: fine-tuning settings for the qat-int8 recipe. bound: an accuracy bound the int8
+    recipe must meet, keeping its most harmful layers in float if needed (BoundError when no
+    mix meets it, unless best_effort: then the best attempt is written and named in
+    `unmet_bounds`)."""
     step = on_step or (lambda message: None)
     model_path = Path(model)
     if not recipes:
         raise UsageError("no recipe chosen; pass --int8, --float16, ... or --all")
+    _check_quantize_options(recipes, qat, bound, eval, best_effort)
     tflite_paths = output_paths(model_path, recipes, Path(output) if output else None)
     manifest_paths = [p.with_suffix(".json") for p in tflite_paths]
     check_writable(tflite_paths + manifest_paths, force)
     label_list = read_labels(Path(labels) if labels else None)
+    strategy = qat_mod.start_strategy(qat.strategy) if qat is not None else None  # before TF runs
 
     step(f"loading {model_path.name}")
     source = load_model(model_path, batch=batch, input_shape=input_shape,
@@ -231,6 +247,8 @@ def convert(
     prep_args = {"scale": DEFAULT_SCALE if scale is None else scale,
                  "mean": DEFAULT_MEAN if mean is None else mean,
                  "std": DEFAULT_STD if std is None else std}
+    if qat is not None:
+        _check_qat_model(source)
     step("loading data")
     calib_set, eval_set, eval_kind = _pick_data(source, recipes, calib, eval, calib_samples, prep_args)
     _check_data_pair(calib_set, eval_set, explicit_preprocessing=(scale, mean, std) != (None, None, None))
@@ -247,29 +265,59 @@ def convert(
     _check_labels(label_list, reference, labels_from)
     ref_metrics = compare_outputs(reference[0], reference[0], eval_y)
     evaluation = _evaluation_summary(eval_set, eval_kind, len(eval_x[0]))
+    if bound is not None and bound.needs_labels and eval_y is None:
+        raise BadInputError(
+            f"--max-drop compares accuracy, but the --eval data {eval} has no labels; pass "
+            "labelled data (an .npz with y, class folders) or use --min-agreement instead"
+        )
+    trained = None
+    if qat is not None:
+        trained = _fine_tune(source, qat, strategy, prep_args, eval_set, step)
+        if not trained.is_chief:
+            task = trained.training["strategy"]["task"]
+            return ConvertResult(source.describe(), evaluation, ref_metrics["accuracy"], (),
+                                 (*source.notes, f"worker {task} took part in fine-tuning; the "
+                                  "chief worker converts and writes the artifacts"))
 
-    results: list[tuple[Converted, dict, list, list]] = []
+    results: list[tuple[Converted, dict, list, list, dict]] = []
+    unmet: list[str] = []
     with tempfile.TemporaryDirectory(prefix="edgekit-savedmodel-") as tmp:
         step("exporting a static-shape SavedModel")
         source.export_saved_model(Path(tmp) / "saved_model")
+        if trained is not None:
+            step("exporting the fine-tuned QAT model")
+            qat_mod.export_saved_model(trained.model, source.inputs, Path(tmp) / "qat_saved_model")
         calibration = [calib_set.x] if calib_set is not None else None
         names = [s.name for s in source.inputs]
+
+        def check(recipe, content):
+            with capture_native_stderr():  # the interpreter's one-time INFO line
+                return _verify(recipe, content, names, eval_x, reference, eval_y)
+
         todo = recipes if any(r.name == "float32" for r in recipes) else [Recipe("float32"), *recipes]
         for recipe in todo:
             step(f"converting: {recipe.name}")
-            converted = convert_saved_model(
-                Path(tmp) / "saved_model", recipe, names, calibration, source.batch, options
-            )
+            folder = Path(tmp) / ("qat_saved_model" if recipe.needs_training else "saved_model")
+            converted = convert_saved_model(folder, recipe, names, calibration, source.batch, options)
             step(f"verifying: {recipe.name}")
-            with capture_native_stderr():  # the interpreter's one-time INFO line
-                metrics, ins, outs = _verify(recipe, converted.content, names, eval_x, reference, eval_y)
-            results.append((converted, metrics, ins, outs))
+            metrics, ins, outs = check(recipe, converted.content)
+            extra = {"training": trained.training} if recipe.needs_training else {}
+            if bound is not None and recipe.name == "int8":
+                def calibrate(recipe=recipe):
+                    return convert_saved_model(folder, recipe, names, calibration, source.batch,
+                                               options, calibrate_only=True).content
+                converted, metrics, ins, outs, extra["selective"] = _bounded(
+                    bound, best_effort, (converted, metrics, ins, outs), check, calibrate,
+                    keras_layer_names(source.keras_model), eval_x[0], step)
+                if not extra["selective"]["bound_holds"]:
+                    unmet.append(f"{recipe.name}: {bound.describe()}")
+            results.append((converted, metrics, ins, outs, extra))
     float_bytes = len(next(c.content for c, *_ in results if c.recipe.name == "float32"))
     preprocessing = next((ds.preprocessing for ds in (calib_set, eval_set) if ds is not None and ds.preprocessing), None)
 
     artifacts = []
     for path, manifest_path, recipe in zip(tflite_paths, manifest_paths, recipes):
-        converted, metrics, ins, outs = next(r for r in results if r[0].recipe == recipe)
+        converted, metrics, ins, outs, extra = next(r for r in results if r[0].recipe == recipe)
         metrics["data"] = evaluation
         ref_acc = ref_metrics["accuracy"]
         metrics["accuracy_delta"] = (
@@ -290,6 +338,7 @@ def convert(
             },
             conversion_seconds=converted.seconds,
             verification=metrics,
+            **extra,
         )
         step(f"writing {path.name}")
         payload = manifest_mod.dumps(manifest).encode()
@@ -298,7 +347,98 @@ def convert(
         atomic_write_text(manifest_path, manifest_mod.dumps(sidecar))
         artifacts.append(Artifact(recipe, path, manifest_path, sidecar))
     return ConvertResult(source.describe(), evaluation, ref_metrics["accuracy"], tuple(artifacts),
-                         tuple(source.notes))
+                         tuple(source.notes), tuple(unmet))
+
+
+@functools.wraps(_convert)
+def convert(model: str | Path, recipes: list[Recipe], **options) -> ConvertResult:
+    # Holds a lock on every output path for the whole run: a second edgekit process writing
+    # the same files fails at once (BadInputError) instead of racing this one.
+    output = options.get("output")
+    paths = output_paths(Path(model), recipes, Path(output) if output else None) if recipes else []
+    with output_lock(paths + [p.with_suffix(".json") for p in paths]):
+        return _convert(model, recipes, **options)
+
+
+def _check_quantize_options(recipes, qat, bound, eval_spec, best_effort) -> None:
+    """QAT settings go with qat-int8 only; a bound needs int8 and --eval data."""
+    wants_qat = any(r.needs_training for r in recipes)
+    if wants_qat and qat is None:
+        raise UsageError(
+            "qat-int8 needs fine-tuning data: pass --train-data (an image folder with one "
+            "subfolder per class, an .npz with x and y, or 'digits')"
+        )
+    if qat is not None and not wants_qat:
+        raise UsageError("fine-tuning options (--train-data, --epochs, ...) apply to --qat only; add --qat")
+    if bound is None:
+        if best_effort:
+            raise UsageError("--best-effort applies with --max-drop or --min-agreement; add one")
+        return
+    if not any(r.name == "int8" for r in recipes):
+        raise UsageError(
+            "--max-drop/--min-agreement bound the int8 recipe (keeping layers in float); add --int8"
+        )
+    if eval_spec is None:
+        raise UsageError(
+            "--max-drop/--min-agreement need --eval data to measure the int8 model on (with "
+            "labels for --max-drop)"
+        )
+
+
+def _check_qat_model(source: SourceModel) -> None:
+    """A Keras model the bridge can rebuild, with one classifier output (before any data)."""
+    from ..quantize import bridge
+
+    if source.keras_model is None:
+        raise BadInputError(
+            f"QAT needs a Keras model file (.keras or .h5); {source.path.name} is a SavedModel, "
+            "which has no layers to fine-tune; convert it with post-training --int8 instead"
+        )
+    bridge.check_bridgeable(source.keras_model)
+    qat_mod.check_classifier(source.keras_model)
+
+
+def _fine_tune(source, qat, strategy, prep_args, eval_set, step):
+    step("loading training data")
+    classes = qat_mod.check_classifier(source.keras_model)
+    train, val = qat_mod.load_training_data(qat, source.inputs[0].shape, classes, prep_args)
+    if eval_set is not None and eval_set.class_names and train.class_names \
+            and eval_set.class_names != train.class_names:
+        raise BadInputError(
+            f"--train-data classes {list(train.class_names)} differ from --eval classes "
+            f"{list(eval_set.class_names)}; labels would not line up: use the same class folders"
+        )
+    return qat_mod.fine_tune(source.keras_model, qat, strategy, train, val, step)
+
+
+def _bounded(bound, best_effort, plain, check, calibrate, layer_names, samples, step):
+    """The int8 result that meets `bound` (plain or selective) and its manifest record."""
+    converted, metrics, ins, outs = plain
+    recipe = converted.recipe
+    outcome = enforce(converted.content, metrics, bound=bound, recipe=recipe, calibrate=calibrate,
+                      layer_names=layer_names, samples=samples,
+                      evaluate=lambda content: check(recipe, content)[0], on_step=step)
+    record = outcome.record
+    if not outcome.holds and not best_effort:
+        tried = record.get("attempts") or []
+        best = max(tried, key=lambda a: (a["accuracy"] or 0, a["top1_agreement"] or 0), default=None)
+        reached = "" if best is None else (
+            f"; the best mix (float: {', '.join(best['float_layers'])}) reached accuracy "
+            f"{_pct(best['accuracy'])}, agreement {_pct(best['top1_agreement'])}")
+        raise BoundError(
+            f"{recipe.name} cannot meet {bound.describe()}: plain int8 accuracy "
+            f"{_pct(metrics['accuracy'])} (float {_pct(metrics['reference_accuracy'])}), "
+            f"agreement {_pct(metrics['top1_agreement'])}{reached}; nothing was written; pass "
+            "--best-effort to write the best attempt, or loosen the bound"
+        )
+    if outcome.content is converted.content:
+        return converted, metrics, ins, outs, record
+    metrics, ins, outs = check(recipe, outcome.content)
+    return Converted(recipe, outcome.content, converted.seconds), metrics, ins, outs, record
+
+
+def _pct(value) -> str:
+    return "-" if value is None else f"{100 * value:.2f}%"
 
 
 def _evaluation_summary(eval_set: Dataset | None, kind: str, n: int) -> dict:

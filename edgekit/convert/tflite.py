@@ -66,7 +66,12 @@ def _configure(converter, tf, recipe: Recipe, representative):
         converter.target_spec.supported_ops = [
             ops.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
         ]
-    if recipe.needs_calibration:
+    elif recipe.name == "qat-int8":
+        # Ranges come from the fake-quant ops. TFLITE_BUILTINS_INT8 cannot be asked for here:
+        # TF 2.21 validates it (demanding a representative dataset) before it has seen the
+        # fake-quant ops; `check_fully_integer` enforces the same result afterwards.
+        converter.target_spec.supported_ops = [ops.TFLITE_BUILTINS]
+    if recipe.needs_calibration or recipe.needs_training:
         converter.inference_input_type = dtypes[recipe.io]
         converter.inference_output_type = dtypes[recipe.io]
 
@@ -89,10 +94,16 @@ def convert_saved_model(
     calibration: list[np.ndarray] | None = None,
     batch: int = 1,
     options: dict | None = None,
+    calibrate_only: bool = False,
 ) -> Converted:
-    """Convert a SavedModel (with a static serving signature) to .tflite bytes for `recipe`."""
+    """Convert a SavedModel (with a static serving signature) to .tflite bytes for `recipe`.
+
+    calibrate_only (int8): stop after calibration and return the float model with the
+    recorded activation ranges, for `quantize_calibrated` to quantize (selectively)."""
     tf = _tf.tensorflow()
     options = check_options(options)
+    if calibrate_only and recipe.name != "int8":
+        raise UsageError(f"calibrate_only applies to the int8 recipe, not {recipe.name}")
     if recipe.needs_calibration and (calibration is None or len(calibration[0]) < batch):
         raise UsageError(
             f"the {recipe.name} recipe needs calibration data: pass --calib with a folder of "
@@ -106,6 +117,8 @@ def convert_saved_model(
             _configure(converter, tf, recipe, rep)
             for key, value in options.items():
                 setattr(converter, key, value)
+            # The switch TFLite's QuantizationDebugger uses; there is no public one.
+            converter._experimental_calibrate_only = calibrate_only  # noqa: SLF001
             content = converter.convert()
         except Exception as exc:  # ConverterError and friends; explained below
             failure = exc
@@ -113,7 +126,48 @@ def convert_saved_model(
             failure = None
     if failure is not None:
         raise BadInputError(explain_failure(recipe, failure, log.text)) from None
+    if recipe.needs_training:
+        check_fully_integer(recipe, content)
     return Converted(recipe, bytes(content), time.perf_counter() - started)
+
+
+def quantize_calibrated(calibrated: bytes, recipe: Recipe, float_nodes=()) -> bytes:
+    """Quantize a calibrated model (`calibrate_only=True`) as the int8 converter does, keeping
+    the ops whose output tensors are named in `float_nodes` in float.
+
+    This is the converter's own quantizer (`mlir_quantize`, which TFLite's
+    QuantizationDebugger also calls for its denylists); TensorFlow has no public entry point
+    that takes a list of float nodes."""
+    tf = _tf.tensorflow()
+    from tensorflow.lite.python import convert as tflite_convert
+
+    io = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}[recipe.io]
+    with capture_native_stderr() as log:
+        try:
+            content = tflite_convert.mlir_quantize(
+                calibrated, input_data_type=io, output_data_type=io,
+                denylisted_nodes=list(float_nodes) or None,
+            )
+        except Exception as exc:  # ConverterError and friends
+            failure = exc
+        else:
+            failure = None
+    if failure is not None:
+        raise BadInputError(explain_failure(recipe, failure, log.text)) from None
+    return bytes(content)
+
+
+def check_fully_integer(recipe: Recipe, content: bytes) -> None:
+    """Every op integer (float32 I/O may add QUANTIZE/DEQUANTIZE at the edges), else an error."""
+    from ..runtime import describe
+
+    edges = {"QUANTIZE", "DEQUANTIZE"} if recipe.io == "float32" else set()
+    float_ops = [op for op in describe(bytes(content)).float_ops if op not in edges]
+    if float_ops:
+        raise BadInputError(
+            f"{recipe.name}: op(s) {', '.join(float_ops)} stayed float after quantization-aware "
+            "training (a layer without fake quantization); use --int8 for this model"
+        )
 
 
 _UNSUPPORTED = re.compile(r"'tf\.(\w+)' op is neither a custom op nor a flex op")

@@ -1,5 +1,5 @@
-"""Quantization recipes (post-training) and their names."""
+"""Quantization recipes, quantization-aware training, per-layer error and selective int8."""
 
-from .recipes import RECIPE_NAMES, Recipe, resolve_recipes
+from .recipes import ALL_RECIPES, QAT_RECIPES, RECIPE_NAMES, Recipe, resolve_recipes
 
-__all__ = ["RECIPE_NAMES", "Recipe", "resolve_recipes"]
+__all__ = ["ALL_RECIPES", "QAT_RECIPES", "RECIPE_NAMES", "Recipe", "resolve_recipes"]

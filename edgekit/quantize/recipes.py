@@ -1,4 +1,7 @@
-"""Named quantization recipes: the same names on the CLI, in the Python API and in manifests."""
+"""Named quantization recipes: the same names on the CLI, in the Python API and in manifests.
+
+`RECIPE_NAMES` are the post-training recipes (what `--all` converts); `qat-int8` is the one
+recipe that needs fine-tuning first (`--qat`, see `edgekit.quantize.qat`)."""
 
 from __future__ import annotations
 
@@ -13,15 +16,18 @@ _TABLE = {
     "float16": ("float16", "float32", ("float32",), "float32"),
     "int8": ("int8", "int8", ("int8", "uint8", "float32"), "int8"),
     "int16x8": ("int8", "int16", ("int16", "float32"), "int16"),
+    "qat-int8": ("int8", "int8 (ranges learned in fine-tuning)", ("int8", "uint8", "float32"), "int8"),
 }
 
-RECIPE_NAMES: tuple[str, ...] = tuple(_TABLE)
+QAT_RECIPES: tuple[str, ...] = ("qat-int8",)
+RECIPE_NAMES: tuple[str, ...] = tuple(name for name in _TABLE if name not in QAT_RECIPES)
 PTQ_RECIPES = RECIPE_NAMES
+ALL_RECIPES: tuple[str, ...] = tuple(_TABLE)
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """A post-training quantization recipe. `io` is the dtype of the model's inputs/outputs."""
+    """A quantization recipe. `io` is the dtype of the model's inputs/outputs."""
 
     name: str
     io: str = ""
@@ -31,7 +37,7 @@ class Recipe:
     def __post_init__(self):
         if self.name not in _TABLE:
             raise UsageError(
-                f"unknown recipe {self.name!r}; allowed: {', '.join(RECIPE_NAMES)}"
+                f"unknown recipe {self.name!r}; allowed: {', '.join(ALL_RECIPES)}"
             )
         weights, activations, allowed_io, default_io = _TABLE[self.name]
         io = self.io or default_io
@@ -48,6 +54,11 @@ class Recipe:
     def needs_calibration(self) -> bool:
         """int8 and int16x8 quantize activations, so they need representative inputs."""
         return self.name in ("int8", "int16x8")
+
+    @property
+    def needs_training(self) -> bool:
+        """qat-int8 converts a model fine-tuned with fake quantization (needs training data)."""
+        return self.name in QAT_RECIPES
 
     @property
     def io_choices(self) -> tuple[str, ...]:
@@ -70,18 +81,18 @@ def resolve_recipes(names, io: str | None = None) -> list[Recipe]:
     if not names:
         raise UsageError(
             "no recipe chosen; pass one or more of --float32 --dynamic --float16 --int8 "
-            "--int16x8, or --all"
+            "--int16x8 --qat, or --all"
         )
-    recipes = [Recipe(name) for name in RECIPE_NAMES if name in names]
     unknown = [n for n in names if n not in _TABLE]
     if unknown:
-        raise UsageError(f"unknown recipe {unknown[0]!r}; allowed: {', '.join(RECIPE_NAMES)}")
+        raise UsageError(f"unknown recipe {unknown[0]!r}; allowed: {', '.join(ALL_RECIPES)}")
+    recipes = [Recipe(name) for name in ALL_RECIPES if name in names]
     if io is None:
         return recipes
     takers = [r for r in recipes if len(r.io_choices) > 1]
     if not takers:
         raise UsageError(
-            f"--io {io} applies only to int8 (int8, uint8, float32) and int16x8 (int16, "
-            f"float32); the recipes chosen ({', '.join(names)}) always have float32 I/O"
+            f"--io {io} applies only to int8 and qat-int8 (int8, uint8, float32) and int16x8 "
+            f"(int16, float32); the recipes chosen ({', '.join(names)}) always have float32 I/O"
         )
     return [Recipe(r.name, io) if r in takers else r for r in recipes]

@@ -14,13 +14,25 @@ README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
 
 def _commands():
-    group = typer.main.get_command(app)
-    return group.commands
+    """{"convert": command, ..., "edgetpu check": command}: sub-app commands by their full name."""
+    found = {}
+
+    def walk(group, prefix):
+        for name, command in group.commands.items():
+            if hasattr(command, "commands"):  # a group (a typer sub-app)
+                assert (command.help or "").strip(), f"{prefix}{name} has no help text"
+                walk(command, f"{prefix}{name} ")
+            else:
+                found[f"{prefix}{name}"] = command
+
+    walk(typer.main.get_command(app), "")
+    return found
 
 
 def test_every_command_has_help_and_a_readme_entry():
     commands = _commands()
-    assert {"convert", "inspect", "demo"} <= set(commands)
+    assert {"convert", "inspect", "demo", "edgetpu check", "edgetpu compile", "devices list",
+            "device check", "device setup"} <= set(commands)
     reference = README.split("## Command reference", 1)[1]
     for name, command in commands.items():
         assert (command.help or "").strip(), f"{name} has no help text"
@@ -48,5 +60,5 @@ def test_quick_start_has_exactly_two_commands():
 
 def test_help_exits_zero_for_every_command():
     for name in _commands():
-        result = run_cli(name, "--help")
+        result = run_cli(*name.split(), "--help")
         assert result.returncode == 0 and "Usage" in result.stdout, (name, result.stderr)

@@ -49,3 +49,18 @@ def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
     holder.wait()
     with output_lock([target]):
         pass
+
+
+def test_convert_refuses_outputs_another_process_is_writing(tmp_path):
+    import keras
+
+    from edgekit.convert import convert
+    from edgekit.quantize import Recipe
+
+    inputs = keras.Input((4,))
+    keras.Model(inputs, keras.layers.Dense(2)(inputs)).save(tmp_path / "m.keras")
+    with output_lock([tmp_path / "m_float32.json"]):
+        with pytest.raises(BadInputError, match="another edgekit process is writing"):
+            convert(tmp_path / "m.keras", [Recipe("float32")])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.keras"]
+    assert convert(tmp_path / "m.keras", [Recipe("float32")]).artifacts[0].path.is_file()
