@@ -354,8 +354,12 @@ def _convert(
 def convert(model: str | Path, recipes: list[Recipe], **options) -> ConvertResult:
     # Holds a lock on every output path for the whole run: a second edgekit process writing
     # the same files fails at once (BadInputError) instead of racing this one.
+    # Non-chief workers of a multi-worker QAT job take part in training only and write
+    # nothing, so they take no lock (the chief does).
     output = options.get("output")
     paths = output_paths(Path(model), recipes, Path(output) if output else None) if recipes else []
+    if not qat_mod.writes_outputs(options.get("qat")):
+        paths = []
     with output_lock(paths + [p.with_suffix(".json") for p in paths]):
         return _convert(model, recipes, **options)
 

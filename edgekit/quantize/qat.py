@@ -130,6 +130,17 @@ def _check_tf_config() -> dict:
     return config
 
 
+def writes_outputs(settings) -> bool:
+    """Whether this process writes artifacts: always, except a non-chief multi-worker task
+    (read from TF_CONFIG before TensorFlow starts; the chief rule of describe_strategy)."""
+    if settings is None or settings.strategy != "multiworker":
+        return True
+    config = _check_tf_config()
+    cluster, task = config["cluster"], config["task"]
+    return task["type"] == "chief" or (task["type"] == "worker" and int(task["index"]) == 0
+                                       and "chief" not in cluster)
+
+
 def describe_strategy(strategy) -> dict:
     """Name, replicas, and for several workers this worker's role (the chief writes files)."""
     resolver = getattr(strategy, "cluster_resolver", None)

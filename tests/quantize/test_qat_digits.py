@@ -88,19 +88,27 @@ def test_two_local_workers_match_a_single_worker(tmp_path, digits_cnn_file, digi
     single, multi = tmp_path / "single", tmp_path / "multi"
     single.mkdir(), multi.mkdir()
     workers = [f"localhost:{port}" for port in _free_ports(2)]
-    procs = []
+    procs, logs = [], []
     for index in range(2):
         config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+        # Files, not pipes: a worker blocked on a full pipe would stall the other's collectives.
+        out, err = (open(tmp_path / f"worker{index}.{kind}", "w+") for kind in ("out", "err"))
+        logs.append((out, err))
         procs.append(subprocess.Popen(
             _convert_cmd(digits_cnn_file, digits_files, multi, "multiworker"),
-            env=dict(env, TF_CONFIG=json.dumps(config)), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True))
+            env=dict(env, TF_CONFIG=json.dumps(config)), stdout=out, stderr=err, text=True))
     try:
-        outputs = [p.communicate(timeout=480) for p in procs]
+        for p in procs:
+            p.wait(timeout=480)
     finally:
         for p in procs:
             if p.poll() is None:
                 p.kill()
+    outputs = []
+    for out, err in logs:
+        out.seek(0), err.seek(0)
+        outputs.append((out.read(), err.read()))
+        out.close(), err.close()
     for p, (out, err) in zip(procs, outputs):
         assert p.returncode == 0, err[-3000:]
     one = subprocess.run(_convert_cmd(digits_cnn_file, digits_files, single, "default"), env=env,
