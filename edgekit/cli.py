@@ -476,29 +476,37 @@ def bench(
     _write_bench_outputs(result, json_path, report, strict, min_relative_accuracy)
 
 
-def _write_bench_outputs(result: dict, json_path, report, strict: bool, min_relative_accuracy: float) -> None:
-    """The table (or JSON on stdout), --json and --report files, and the exit code of a run."""
+def _emit_result(data: dict, json_path, report, show, render_page) -> None:
+    """JSON on stdout (--json -) or the human view (`show()`), then the --json and --report
+    files. The page is rendered before anything is written, so a failure writes nothing."""
     from ._files import atomic_write_text
     from .convert.manifest import jsonable
 
-    text = json.dumps(jsonable(result), indent=1, allow_nan=False) + "\n"
-    if json_path is not None and str(json_path) == "-":
+    text = json.dumps(jsonable(data), indent=1, allow_nan=False) + "\n"
+    to_stdout = json_path is not None and str(json_path) == "-"
+    if to_stdout:
         sys.stdout.write(text)
     else:
-        out_console().print(_bench_table(result))
-        for warning in result["warnings"]:
-            out_console().print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
-    page = None
-    if report is not None:  # rendered before anything is written
-        from .report.html import render_bench_html
-
-        page = render_bench_html(result)
-    if json_path is not None and str(json_path) != "-":
+        show()
+    page = render_page(data) if report is not None else None
+    if json_path is not None and not to_stdout:
         atomic_write_text(json_path, text)
         err_console().print(f"wrote {json_path}")
     if page is not None:
         atomic_write_text(report, page)
         err_console().print(f"wrote {report}")
+
+
+def _write_bench_outputs(result: dict, json_path, report, strict: bool, min_relative_accuracy: float) -> None:
+    """The table (or JSON on stdout), --json and --report files, and the exit code of a run."""
+    from .report.html import render_bench_html
+
+    def show():
+        out_console().print(_bench_table(result))
+        for warning in result["warnings"]:
+            out_console().print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
+
+    _emit_result(result, json_path, report, show, render_bench_html)
     if result["interrupted"]:
         err_console().print("[yellow]interrupted[/yellow]: partial results above")
         raise typer.Exit(130)
@@ -645,27 +653,18 @@ def _fleet_table(rows: list[dict]) -> Table:
 
 def _write_fleet_outputs(outcomes, json_path, report, strict: bool) -> None:
     """The side-by-side table (or JSON), files, each failure named, and the exit code."""
-    from ._files import atomic_write_text
-    from .convert.manifest import jsonable
     from .devices import fleet_report
     from .report.fleet import fleet_rows, render_fleet_html
 
     fleet = fleet_report(outcomes)
-    text = json.dumps(jsonable(fleet), indent=1, allow_nan=False) + "\n"
-    if json_path is not None and str(json_path) == "-":
-        sys.stdout.write(text)
-    else:
+
+    def show():
         out_console().print(_fleet_table(fleet_rows(fleet)))
         for entry in fleet["devices"]:
             for warning in (entry["result"] or {}).get("warnings") or []:
                 out_console().print(f"[yellow]warning:[/yellow] {entry['name']}: {warning}", soft_wrap=True)
-    page = render_fleet_html(fleet) if report is not None else None
-    if json_path is not None and str(json_path) != "-":
-        atomic_write_text(json_path, text)
-        err_console().print(f"wrote {json_path}")
-    if page is not None:
-        atomic_write_text(report, page)
-        err_console().print(f"wrote {report}")
+
+    _emit_result(fleet, json_path, report, show, render_fleet_html)
     failures = [o for o in outcomes if o.error is not None]
     ok = len(outcomes) - len(failures)
     for o in failures:
