@@ -8,7 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import BadInputError
+from .errors import BadInputError, UsageError
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
@@ -29,6 +29,19 @@ def check_writable(paths, force: bool) -> None:
             )
         if not path.parent.is_dir():
             raise BadInputError(f"output folder does not exist: {path.parent}; create it first")
+
+
+def output_folder(output: Path | None, default: Path, count: int, many: str) -> Path | None:
+    """Where -o sends `count` outputs: None when -o names one .tflite file (then it is the
+    path), else the folder (-o DIR, or `default`). `many` says what makes several files, for
+    the error when -o names one file."""
+    if output is not None and output.suffix == ".tflite":
+        if count > 1:
+            raise UsageError(f"-o {output} names one file but {many} would write {count} files; pass a folder to -o")
+        return None
+    if output is not None and not output.is_dir():
+        raise BadInputError(f"-o {output}: no such folder; create it first, or give a .tflite file name")
+    return output if output is not None else default
 
 
 def _umask() -> int:

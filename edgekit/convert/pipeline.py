@@ -16,7 +16,9 @@ from typing import Callable
 import numpy as np
 
 from .._native_log import capture_native_stderr
-from .._files import atomic_write_bytes, atomic_write_text, check_writable, output_lock, sha256_file
+from .._files import (
+    atomic_write_bytes, atomic_write_text, check_writable, output_folder, output_lock, sha256_file,
+)
 from ..data import Dataset, load_data, split_holdout
 from ..errors import BadInputError, BoundError, EdgekitError, UsageError
 from ..metrics import compare_outputs
@@ -87,16 +89,9 @@ class ConvertResult:
 def output_paths(model_path: Path, recipes: list[Recipe], output: Path | None) -> list[Path]:
     """Where each recipe's .tflite goes: NAME_RECIPE.tflite beside the model, in -o DIR, or -o FILE."""
     stem = model_path.name if model_path.is_dir() else model_path.stem
-    if output is not None and output.suffix == ".tflite":
-        if len(recipes) > 1:
-            raise UsageError(
-                f"-o {output} names one file but {len(recipes)} recipes were chosen; pass a "
-                "folder to -o, or choose one recipe"
-            )
+    folder = output_folder(output, model_path.parent, len(recipes), f"{len(recipes)} recipes")
+    if folder is None:
         return [output]
-    folder = output if output is not None else model_path.parent
-    if output is not None and not output.is_dir():
-        raise BadInputError(f"-o {output}: no such folder; create it first, or give a .tflite file name")
     return [folder / f"{stem}_{r.name}.tflite" for r in recipes]
 
 

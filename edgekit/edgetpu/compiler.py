@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .._files import atomic_write_bytes, atomic_write_text, check_writable, sha256_file
+from .._files import atomic_write_bytes, atomic_write_text, check_writable, output_folder, sha256_file
 from ..errors import BadInputError, MissingDependencyError, UsageError
 from ..report.inspect import read_tflite_file
 from ..runtime.tflite_file import describe, read_manifest_bytes
@@ -190,16 +190,9 @@ def _check_options(segments, timeout, min_runtime_version) -> int:
 def output_paths(model: Path, output: Path | None, segments: int) -> list[Path]:
     """NAME_edgetpu.tflite beside the model (or in -o DIR, or -o FILE.tflite); with N
     segments NAME_segment_I_of_N_edgetpu.tflite, the compiler's own names."""
-    if output is not None and output.suffix == ".tflite":
-        if segments > 1:
-            raise UsageError(
-                f"-o {output} names one file but --segments {segments} writes {segments} files; "
-                "pass a folder to -o"
-            )
+    folder = output_folder(output, model.parent, segments, f"--segments {segments}")
+    if folder is None:
         return [output]
-    folder = output if output is not None else model.parent
-    if output is not None and not output.is_dir():
-        raise BadInputError(f"-o {output}: no such folder; create it first, or give a .tflite file name")
     if segments == 1:
         return [folder / f"{model.stem}_edgetpu.tflite"]
     return [folder / f"{model.stem}_segment_{i}_of_{segments}_edgetpu.tflite" for i in range(segments)]
