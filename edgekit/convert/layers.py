@@ -21,7 +21,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..errors import MissingDependencyError
 from ..runtime import describe
 
 # Ops that only move or select values: an input kept in float flows through them to the next
@@ -161,24 +160,11 @@ WEIGHTED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV"}
 
 
 def _interpreter(content: bytes):
-    """An interpreter whose every tensor stays readable after invoke, with no delegate.
+    """An interpreter whose every tensor stays readable after invoke, with no delegate (the
+    runtime factory's `inspect_tensors` mode; running models reuse tensor memory)."""
+    from ..runtime.interpreter import make_interpreter
 
-    `edgekit.runtime.make_interpreter` builds interpreters for running models: they reuse
-    tensor memory, and XNNPACK owns delegated tensors. Reading every intermediate tensor
-    needs `experimental_preserve_all_tensors`, which only this host-side analysis uses."""
-    try:
-        from ai_edge_litert.interpreter import Interpreter, OpResolverType
-    except ImportError:
-        raise MissingDependencyError(
-            "per-layer quantization error needs ai-edge-litert; install it with: pip install "
-            "ai-edge-litert"
-        ) from None
-    interpreter = Interpreter(
-        model_content=content,
-        experimental_preserve_all_tensors=True,
-        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
-    )
-    interpreter.allocate_tensors()
+    interpreter, _ = make_interpreter(content, backend="litert", inspect_tensors=True)
     return interpreter
 
 

@@ -135,7 +135,7 @@ def _make_delegates(delegate, device, load_delegate):
         if device is not None:
             raise UsageError(
                 f"device {device!r} was given without a delegate; add delegate='edgetpu' "
-                "(--delegate edgetpu) or drop the device"
+                "or drop the device"
             )
         return None
     if delegate not in DELEGATES:
@@ -153,27 +153,39 @@ def make_interpreter(
     delegate: str | None = None,
     device: str | None = None,
     source: str = "the model",
+    inspect_tensors: bool = False,
 ):
     """Build and allocate an interpreter for a .tflite given as bytes.
 
     Returns (interpreter, backend name). `threads` sets num_threads (None: the
     interpreter's default); `delegate="edgetpu"` runs on a Coral Edge TPU, `device`
     picks one ("usb", "usb:0", "pci:0"). `source` names the model in error messages.
+    `inspect_tensors` (litert only, for analysis on the host) keeps every intermediate
+    tensor readable after invoke and applies no default delegate (XNNPACK would own them).
     """
     _check_threads(threads)
     name, interpreter_class, load_delegate = _resolve_backend(backend)
     delegates = _make_delegates(delegate, device, load_delegate)
+    extra = {}
+    if inspect_tensors:
+        if name != "litert" or delegate is not None:
+            raise UsageError("inspect_tensors needs the litert backend and no delegate")
+        from ai_edge_litert.interpreter import OpResolverType
+
+        extra = {"experimental_preserve_all_tensors": True,
+                 "experimental_op_resolver_type": OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES}
     try:
         interpreter = interpreter_class(
             model_content=bytes(model_content),
             num_threads=threads,
             experimental_delegates=delegates,
+            **extra,
         )
         interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
         hint = ""
         if "edgetpu-custom-op" in str(exc) and delegate is None:
-            hint = "; this is an Edge TPU model: run it with delegate='edgetpu' (--delegate edgetpu)"
+            hint = "; this is an Edge TPU model: load it with delegate='edgetpu' on a Coral device"
         raise BadInputError(
             f"{source} cannot be loaded by the {name} interpreter: {_one_line(str(exc))}{hint}"
         ) from None
