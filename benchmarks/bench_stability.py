@@ -40,27 +40,30 @@ def main() -> None:
     parser.add_argument("model", nargs="?")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--runs", type=int, default=500)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="Interpreter threads (default: the physical cores, as `edgekit bench` uses)")
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with tempfile.TemporaryDirectory(prefix="edgekit-stability-") as tmp:
         model = Path(args.model) if args.model else make_model(Path(tmp))
         runs = []
         for _ in range(args.repeats):
+            threads = [] if args.threads is None else ["--threads", str(args.threads)]
             out = subprocess.run(
-                [sys.executable, "-m", "edgekit", "bench", str(model), "--runs", str(args.runs),
-                 "--threads", str(args.threads), "--json", "-"],
+                [sys.executable, "-m", "edgekit", "bench", str(model), "--runs", str(args.runs), *threads, "--json"],
                 capture_output=True, text=True, check=True,
             )
             m = json.loads(out.stdout)["models"][0]
-            runs.append({k: m[k] for k in ("p50_ms", "p90_ms", "p99_ms", "mean_ms")} | {
-                "cv": m["latency"]["cv"], "timed_runs": m["latency"]["runs"]})
+            lat = m["timing"]["latency"]
+            runs.append({k: lat[k] for k in ("p50_ms", "p90_ms", "p99_ms", "mean_ms", "cv", "outliers")} | {
+                "robust_spread": (lat["p75_ms"] - lat["p25_ms"]) / lat["p50_ms"], "timed_runs": lat["runs"],
+                "threads_used": m["threads"]})
     p50 = [r["p50_ms"] for r in runs]
     print(json.dumps({
         "benchmark": "bench_stability",
         "model": model.name,
         "repeats": args.repeats,
-        "threads": args.threads,
+        "threads_asked": args.threads,
         "runs": runs,
         "p50_median_ms": statistics.median(p50),
         "p50_spread_pct": round(100 * (max(p50) - min(p50)) / statistics.median(p50), 2),

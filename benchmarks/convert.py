@@ -1,10 +1,16 @@
 """Conversion time and peak memory per recipe for a MobileNetV2-sized model. Prints JSON.
 
     python benchmarks/convert.py [--input-size 224] [--calib-samples 100] [--recipes int8,float16]
+                                 [--memory-only]
 
 Each recipe runs in its own child process (this script with --one) so that its peak resident
 memory (ru_maxrss) is its own. Calibration uses real images: scikit-learn's digits resized to
 the model input and repeated over three channels (no download, never random data).
+
+`memory_vs_plain_script` compares `edgekit convert --float32 --int8 --calib calib.npy` (200
+samples) with a hand-written script doing the same two conversions (Keras export, then
+TFLiteConverter.from_saved_model twice), each in its own process: peak resident memory and
+wall time side by side. Target: edgekit within 1.5x of the script's peak.
 """
 
 from __future__ import annotations
@@ -50,13 +56,71 @@ def one(recipe: str, model_path: str, calib: str, out: str, samples: int) -> dic
     return {
         "recipe": recipe,
         "wall_seconds": round(time.perf_counter() - started, 2),
-        "conversion_seconds": artifact.manifest["conversion_seconds"],
+        "conversion_seconds": artifact.manifest.conversion_s,
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "bytes": artifact.manifest["size"]["bytes"],
-        "ratio_vs_float32": artifact.manifest["size"]["ratio_vs_float32"],
-        "top1_agreement": artifact.verification["top1_agreement"],
-        "max_abs_error": artifact.verification["max_abs_error"],
+        "size_bytes": artifact.manifest.size.size_bytes,
+        "ratio_vs_float32": artifact.manifest.size.ratio_vs_float32,
+        "top1_agreement": artifact.verification.top1_agreement,
+        "max_abs_error": artifact.verification.max_abs_error,
     }
+
+
+def plain_script(model_path: str, calib: str, out: str) -> dict:
+    """What a user would write by hand: export once, convert float32 and int8."""
+    import numpy as np
+    import keras
+    import tensorflow as tf
+
+    started = time.perf_counter()
+    model = keras.models.load_model(model_path)
+    saved = Path(out) / "plain_saved_model"
+    model.export(str(saved), format="tf_saved_model", verbose=False)
+    x = np.load(calib)
+    float32 = tf.lite.TFLiteConverter.from_saved_model(str(saved)).convert()
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved))
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([x[i:i + 1]] for i in range(len(x)))
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = converter.inference_output_type = tf.int8
+    int8 = converter.convert()
+    return {"who": "plain script", "wall_seconds": round(time.perf_counter() - started, 2),
+            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "bytes": [len(float32), len(int8)]}
+
+
+def edgekit_two(model_path: str, calib: str, out: str) -> dict:
+    from edgekit.convert import convert
+    from edgekit.quantize import Recipe
+
+    started = time.perf_counter()
+    result = convert(model_path, [Recipe("float32"), Recipe("int8")], calib=calib, output=out, force=True)
+    return {"who": "edgekit convert --float32 --int8", "wall_seconds": round(time.perf_counter() - started, 2),
+            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "bytes": [a.manifest.size.size_bytes for a in result.artifacts],
+            "verified_on": result.evaluation.samples}
+
+
+def _child(args: list[str]) -> dict:
+    child = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True)
+    if child.returncode != 0:
+        lines = child.stderr.strip().splitlines() or ["(no output)"]
+        return {"error": lines[-1]}
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
+def memory_comparison(folder: Path, model_path: Path, size: int) -> dict:
+    import numpy as np
+
+    calib = folder / "calib200.npy"
+    np.save(calib, np.load(folder / "calib.npy")[:200])
+    out = folder / "out"
+    out.mkdir(exist_ok=True)
+    plain = _child(["--plain", str(model_path), str(calib), str(out)])
+    ours = _child(["--two", str(model_path), str(calib), str(out)])
+    ratio = ours["peak_rss_mib"] / plain["peak_rss_mib"] if "error" not in ours and "error" not in plain else None
+    return {"model": f"MobileNetV2 {size}x{size}x3, float32 + int8, 200 calibration samples",
+            "plain_script": plain, "edgekit": ours,
+            "peak_rss_ratio": None if ratio is None else round(ratio, 2), "target_ratio": 1.5}
 
 
 def main() -> None:
@@ -64,17 +128,23 @@ def main() -> None:
     parser.add_argument("--input-size", type=int, default=224)
     parser.add_argument("--calib-samples", type=int, default=100)
     parser.add_argument("--recipes", default=",".join(RECIPES))
+    parser.add_argument("--memory-only", action="store_true", help="Only the comparison with a plain script.")
     parser.add_argument("--one", nargs=4, metavar=("RECIPE", "MODEL", "CALIB", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument("--plain", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--two", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if args.one:
-        print(json.dumps(one(*args.one, args.calib_samples)))
-        return
+    for flag, run in (("one", lambda a: one(*a, args.calib_samples)), ("plain", lambda a: plain_script(*a)),
+                      ("two", lambda a: edgekit_two(*a))):
+        if getattr(args, flag):
+            print(json.dumps(run(getattr(args, flag))))
+            return
     with tempfile.TemporaryDirectory(prefix="edgekit-bench-convert-") as tmp:
         folder = Path(tmp)
-        model_path, calib = prepare(folder, args.input_size, args.calib_samples + 20)
+        model_path, calib = prepare(folder, args.input_size, max(args.calib_samples + 20, 200))
+        memory = memory_comparison(folder, model_path, args.input_size)
         rows = []
-        for recipe in args.recipes.split(","):
+        for recipe in [] if args.memory_only else args.recipes.split(","):
             child = subprocess.run(
                 [sys.executable, __file__, "--calib-samples", str(args.calib_samples),
                  "--one", recipe, str(model_path), str(calib), str(folder)],
@@ -93,6 +163,7 @@ def main() -> None:
         "note": "conversion_seconds includes only the TFLite converter; wall_seconds includes "
                 "loading, export, a float32 baseline conversion and verification",
         "results": rows,
+        "memory_vs_plain_script": memory,
     }, indent=2))
 
 

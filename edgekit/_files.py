@@ -8,6 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from . import _signals
 from .errors import BadInputError, UsageError
 
 
@@ -19,16 +20,44 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def check_writable(paths, force: bool) -> None:
-    """Refuse, before any work, outputs that exist (without force) or whose folder is missing."""
-    for path in paths:
-        path = Path(path)
-        if path.exists() and not force:
-            raise BadInputError(
-                f"output exists: {path}; pass --force to overwrite it or -o to write elsewhere"
-            )
-        if not path.parent.is_dir():
-            raise BadInputError(f"output folder does not exist: {path.parent}; create it first")
+def check_outputs(paths, force: bool, inputs=()) -> None:
+    """Refuse, before any work, outputs edgekit must not write: one named twice, one that is
+    also an input of the run, one that exists and is not a regular file (a device, FIFO,
+    folder or link: never replaced), one that exists (without `force`), and one whose folder
+    is missing or cannot take a new file."""
+    seen: dict[Path, Path] = {}
+    taken = {Path(p).resolve() for p in inputs if p is not None}
+    for path in map(Path, paths):
+        real = path.resolve()
+        if real in seen:
+            raise UsageError(f"{path} is named twice as an output (also as {seen[real]}); give each output its own path")
+        seen[real] = path
+        if real in taken:
+            raise UsageError(f"output {path} is also an input of this run; write the output elsewhere")
+        _check_replaceable(path, force)
+    for folder in sorted({p.parent for p in map(Path, paths)}):
+        check_folder(folder)
+
+
+def _check_replaceable(path: Path, force: bool) -> None:
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise BadInputError(
+            f"output {path} exists and is not a regular file (a folder, device, FIFO or link); edgekit "
+            "only replaces regular files: choose another path"
+        )
+    if path.exists() and not force:
+        raise BadInputError(f"output exists: {path}; pass `force` to overwrite it, or write elsewhere")
+
+
+def check_folder(folder: Path) -> None:
+    """The folder exists and a new file can be created in it (checked by creating one)."""
+    if not folder.is_dir():
+        raise BadInputError(f"output folder does not exist: {folder}; create it first")
+    try:
+        with tempfile.NamedTemporaryFile(prefix=".edgekit-probe-", dir=folder):
+            pass
+    except OSError as exc:
+        raise BadInputError(f"cannot write in {folder}: {exc.strerror or exc}; choose another folder") from exc
 
 
 def output_folder(output: Path | None, default: Path, count: int, many: str) -> Path | None:
@@ -37,10 +66,16 @@ def output_folder(output: Path | None, default: Path, count: int, many: str) -> 
     the error when -o names one file."""
     if output is not None and output.suffix == ".tflite":
         if count > 1:
-            raise UsageError(f"-o {output} names one file but {many} would write {count} files; pass a folder to -o")
+            raise UsageError(f"`output` {output} names one file but {many} would write {count} files; "
+                             "give a folder")
         return None
     if output is not None and not output.is_dir():
-        raise BadInputError(f"-o {output}: no such folder; create it first, or give a .tflite file name")
+        if output.exists():
+            raise BadInputError(f"`output` {output} is a file, not a folder; give a folder or a .tflite file name")
+        try:
+            output.mkdir(parents=True)
+        except OSError as exc:
+            raise BadInputError(f"cannot create the `output` folder {output}: {exc.strerror or exc}") from exc
     return output if output is not None else default
 
 
@@ -56,24 +91,47 @@ def _umask() -> int:
     return 0o022
 
 
+# Every file this process has put in place (in order): what a run interrupted half-way has
+# left complete, so that its message can say so truthfully.
+WRITTEN: list[Path] = []
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write `data` to `path` so that `path` is either absent/old or complete, never partial.
 
-    The file gets the permissions a plain open() would give (mkstemp's are owner-only)."""
+    Only a regular file (or nothing) is ever replaced: a device node, FIFO, folder or link at
+    the path is refused. The file gets the permissions a plain open() would give."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    _check_replaceable(path, force=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     try:
         os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        _signals.check()  # a Ctrl-C/SIGTERM swallowed by a finalizer still stops the write
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    WRITTEN.append(path)
     return path
+
+
+TEMP_SUFFIX = ".edgekit-tmp"
+
+
+def remove_stale_temps(path: Path) -> list[Path]:
+    """Remove the temp files a killed edgekit run left beside `path` (`.NAME.*.edgekit-tmp`).
+    Call it only while holding `path`'s output lock: then no live process is writing them."""
+    removed = []
+    for stale in path.parent.glob(f".{path.name}.*{TEMP_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+            removed.append(stale)
+    return removed
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
@@ -106,21 +164,55 @@ def output_lock(paths):
             try:
                 fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
             except OSError as exc:
-                raise BadInputError(f"cannot create a lock file beside {path}: {exc.strerror or exc}") from None
+                raise BadInputError(f"cannot create a lock file beside {path}: {exc.strerror or exc}") from exc
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 if not _same_file(fd, lock_path):  # the previous holder removed it meanwhile
                     raise BlockingIOError
-            except BlockingIOError:
+            except BlockingIOError as exc:
                 os.close(fd)
                 raise BadInputError(
                     f"another edgekit process is writing {path} right now; wait for it to finish "
-                    "or write elsewhere with -o"
-                ) from None
+                    "or write elsewhere"
+                ) from exc
             held.append((fd, lock_path))
+            remove_stale_temps(path)  # what a SIGKILLed writer of this output left behind
         yield
     finally:
         for fd, lock_path in held:
             with contextlib.suppress(OSError):
                 os.unlink(lock_path)
             os.close(fd)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_folders(prefix: str, folder: str | None = None) -> list[Path]:
+    """Remove `{prefix}{pid}-*` folders in the temp folder whose process is gone (a run that
+    was SIGKILLed cannot clean up after itself; the next one does)."""
+    removed = []
+    for candidate in Path(folder or tempfile.gettempdir()).glob(f"{prefix}*-*"):
+        pid_text = candidate.name[len(prefix):].split("-", 1)[0]
+        if candidate.is_dir() and pid_text.isdigit() and not _pid_alive(int(pid_text)):
+            import shutil
+
+            shutil.rmtree(candidate, ignore_errors=True)
+            removed.append(candidate)
+    return removed
+
+
+@contextlib.contextmanager
+def temp_folder(prefix: str):
+    """A temporary folder named `{prefix}{pid}-XXXX`, removed on the way out; stale ones of
+    dead processes are removed on the way in."""
+    remove_stale_folders(prefix)
+    with tempfile.TemporaryDirectory(prefix=f"{prefix}{os.getpid()}-") as tmp:
+        yield tmp

@@ -45,6 +45,27 @@ class BoundError(EdgekitError):
     exit_code = 5
 
 
+class Interrupted(EdgekitError):
+    """The run was stopped (Ctrl-C) and kept what it had measured: exit 130."""
+
+    exit_code = 130
+
+
+ERRORS_BY_EXIT_CODE = {2: UsageError, 3: BadInputError, 4: DeviceError, 5: BoundError}
+
+
+def error_for_exit_code(code, default: type = EdgekitError) -> type:
+    """The EdgekitError class for an exit code that crossed a process boundary (a probe
+    child, a device): 2 usage, 3 bad input, 4 device, 5 bound; `default` otherwise."""
+    return ERRORS_BY_EXIT_CODE.get(code, default)
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """`text` (an exception's message, a log) as one line of at most `limit` characters."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
 def require(module: str, extra: str):
     """Import `module` or raise a MissingDependencyError naming the extra to install."""
     import importlib
@@ -55,4 +76,4 @@ def require(module: str, extra: str):
         raise MissingDependencyError(
             f"this needs the Python package '{module.split('.')[0]}', which is not installed "
             f"({exc}); install it with: pip install \"edgekit[{extra}]\""
-        ) from None
+        ) from exc

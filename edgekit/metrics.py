@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .artifact import Comparison
 from .errors import BadInputError
 
 
@@ -35,11 +36,12 @@ def top_k_accuracy(scores: np.ndarray, labels: np.ndarray, k: int = 1) -> float:
     return float(np.mean(np.any(top == labels[:, None], axis=1)))
 
 
-def compare_outputs(reference, candidate, labels=None) -> dict:
+def compare_outputs(reference, candidate, labels=None) -> Comparison:
     """Fidelity of `candidate` against `reference` (same shape), plus accuracy when labelled.
 
-    Returns max_abs_error, rmse, snr_db (signal = reference), cosine (over all values),
-    top1_agreement (classifier outputs only) and, when labels are given, accuracy of both.
+    max_abs_error, rmse, snr_db (signal = reference), cosine (over all values),
+    top1_agreement (classifier outputs only) and, when labels are given, top-1 accuracy of
+    both (and top-5 of the candidate with at least 10 classes).
     """
     ref = _as_float64(reference)
     cand = _as_float64(candidate)
@@ -58,19 +60,18 @@ def compare_outputs(reference, candidate, labels=None) -> dict:
     else:
         snr = 10.0 * np.log10(signal / noise)
     norms = np.linalg.norm(ref) * np.linalg.norm(cand)
-    result = {
-        "samples": int(ref.shape[0]) if ref.ndim else 1,
-        "max_abs_error": float(np.max(np.abs(diff))) if diff.size else 0.0,
-        "rmse": float(np.sqrt(noise)),
-        "snr_db": float(snr),
-        "cosine": float(np.sum(ref * cand) / norms) if norms > 0 else float(np.array_equal(ref, cand)),
-        "top1_agreement": None,
-        "accuracy": None,
-        "reference_accuracy": None,
-    }
+    agreement = accuracy = reference_accuracy = top5 = None
     if is_classifier_output(ref):
-        result["top1_agreement"] = float(np.mean(ref.argmax(1) == cand.argmax(1)))
+        agreement = float(np.mean(ref.argmax(1) == cand.argmax(1)))
         if labels is not None:
-            result["accuracy"] = top_k_accuracy(cand, labels, 1)
-            result["reference_accuracy"] = top_k_accuracy(ref, labels, 1)
-    return result
+            accuracy = top_k_accuracy(cand, labels, 1)
+            reference_accuracy = top_k_accuracy(ref, labels, 1)
+            top5 = top_k_accuracy(cand, labels, 5) if ref.shape[1] >= 10 else None
+    return Comparison(
+        samples=int(ref.shape[0]) if ref.ndim else 1,
+        max_abs_error=float(np.max(np.abs(diff))) if diff.size else 0.0,
+        rmse=float(np.sqrt(noise)),
+        snr_db=float(snr),
+        cosine=float(np.sum(ref * cand) / norms) if norms > 0 else float(np.array_equal(ref, cand)),
+        top1_agreement=agreement, accuracy=accuracy, reference_accuracy=reference_accuracy, top5_accuracy=top5,
+    )

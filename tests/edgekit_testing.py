@@ -16,9 +16,10 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
-def run_cli(*args, cwd=None, timeout=600) -> subprocess.CompletedProcess:
-    """`python -m edgekit ARGS` in a subprocess: real exit codes, real stdout/stderr."""
-    env = dict(os.environ, PYTHONPATH=str(REPO), COLUMNS="200")
+def run_cli(*args, cwd=None, timeout=600, env_columns: int = 200) -> subprocess.CompletedProcess:
+    """`python -m edgekit ARGS` in a subprocess: real exit codes, real stdout/stderr; the
+    terminal is `env_columns` wide."""
+    env = dict(os.environ, PYTHONPATH=str(REPO), COLUMNS=str(env_columns))
     return subprocess.run(
         [sys.executable, "-m", "edgekit", *map(str, args)],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
@@ -37,3 +38,12 @@ def assert_clean_error(result, code: int, *words: str) -> str:
         assert word in message, (word, message)
     return message
 
+
+
+def make_manifest(**fields):
+    """A minimal valid edgekit Manifest (a float32 recipe of 'm.keras') with `fields` replaced."""
+    from edgekit.artifact import Manifest, RecipeRecord, SizeInfo, SourceInfo
+
+    base = dict(source=SourceInfo("m.keras"), recipe=RecipeRecord("float32", "float32"), inputs=(), outputs=(),
+                size=SizeInfo(1000))
+    return Manifest(**{**base, **fields})

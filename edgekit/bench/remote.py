@@ -23,9 +23,13 @@ import threading
 import time
 from pathlib import Path
 
+from ..artifact import TimingSettings, from_json
 from ..errors import EdgekitError
-from .measure import TimingConfig
+from ..runtime.timing import TimingConfig
+from .data import load_bench_data
+from .reference import read_saved_reference
 from .run import run_benchmark
+from .sweep import Sweep, run_sweep
 
 ALIVE_EVERY_S = 5.0
 EXIT_HOST_GONE = 75
@@ -41,7 +45,7 @@ class Sender:
         self._lock = threading.Lock()
 
     def __call__(self, message: dict) -> None:
-        text = json.dumps(message, allow_nan=True)
+        text = json.dumps(message, allow_nan=False)
         with self._lock:
             try:
                 self._out.write(text + "\n")
@@ -71,16 +75,24 @@ def _start_threads(send: Sender, run_dir: Path) -> None:
 
 
 def run_from_config(config: dict, send: Sender) -> dict:
+    """The host's config (written by edgekit.devices.bench) -> the result as JSON."""
     run_dir = Path(config["run_dir"])
-    return run_benchmark(
-        [run_dir / name for name in config["models"]],
-        data=str(run_dir / config["data"]) if config.get("data") else None,
-        reference=str(run_dir / config["reference"]) if config.get("reference") else None,
-        timing=TimingConfig(**config["timing"]), threads=config.get("threads"),
+    models = [run_dir / name for name in config["models"]]
+    data = load_bench_data(run_dir / config["data"], models[0]) if config.get("data") else None
+    reference = read_saved_reference(run_dir / config["reference"], data.x) if config.get("reference") else None
+    timing = TimingConfig.from_settings(from_json(TimingSettings, config["timing"], "the timing settings"))
+    progress = {"on_step": lambda message: send({"step": message}),
+                "on_tick": lambda name, count: send({"tick": [name, count]})}
+    if config.get("sweep"):  # edgekit optimize: every runtime setting from this one upload
+        sweep = from_json(Sweep, config["sweep"], "the sweep")
+        return run_sweep(models, sweep, data=data, timing=timing, backend=config.get("backend", "auto"), **progress).to_json()
+    result = run_benchmark(
+        models, data=data, reference=reference, timing=timing, threads=config.get("threads"),
         backend=config.get("backend", "auto"), min_relative_accuracy=config["min_relative_accuracy"],
-        on_step=lambda message: send({"step": message}),
-        on_tick=lambda name, count: send({"tick": [name, count]}),
+        xnnpack=config.get("xnnpack", True), delegate=config.get("delegate"), device=config.get("device"),
+        **progress,
     )
+    return result.to_json()
 
 
 def main(argv: list[str]) -> int:

@@ -1,6 +1,8 @@
-"""Facts about the machine a benchmark runs on, and the checks that make its numbers valid.
+"""Facts about the machine a benchmark runs on.
 
-Standard library only: this runs on the device.
+Standard library only and no relative import: `edgekit device check` sends this file's text
+to a device that has no edgekit yet, ahead of its probe script. The typed view and the
+validity checks are in `validity.py`.
 """
 
 from __future__ import annotations
@@ -53,42 +55,10 @@ def throttled() -> str | None:
 
 def system_facts() -> dict:
     """Architecture, OS, Python, CPU, board, cores, governors and throttling state."""
+    os_release = (_read("/etc/os-release") or "").split("PRETTY_NAME=", 1)[-1].split("\n", 1)[0].strip('"')
     return {
-        "machine": platform.machine(),
-        "system": platform.system(),
-        "release": platform.release(),
-        "os": (_read("/etc/os-release") or "").split("PRETTY_NAME=", 1)[-1].split("\n", 1)[0].strip('"') or None,
-        "python": platform.python_version(),
-        "cpu_model": cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "board": _read("/proc/device-tree/model"),
-        "governors": sorted(set(governors())),
-        "throttled": throttled(),
-        "executable": sys.executable,
+        "machine": platform.machine(), "system": platform.system(), "release": platform.release(),
+        "python": platform.python_version(), "os": os_release or None, "cpu_model": cpu_model(),
+        "cpu_count": os.cpu_count(), "board": _read("/proc/device-tree/model"),
+        "governors": sorted(set(governors())), "throttled": throttled(), "executable": sys.executable,
     }
-
-
-def validity_warnings(facts: dict, models: list[dict], max_cv: float = 0.10) -> list[str]:
-    """Reasons to distrust the latency numbers: noisy runs, a power-saving governor, throttling."""
-    warnings = []
-    for model in models:
-        stats = model.get("latency") or {}
-        if stats.get("cv") is not None and stats["cv"] > max_cv:
-            warnings.append(
-                f"{model['name']}: latency varies a lot (coefficient of variation "
-                f"{100 * stats['cv']:.0f}% > {100 * max_cv:.0f}%); close other programs, add "
-                "--runs/--min-time, or pin the CPU frequency"
-            )
-    other = [g for g in facts.get("governors", []) if g != "performance"]
-    if other:
-        warnings.append(
-            f"CPU frequency governor is {', '.join(other)}, not 'performance': latencies include "
-            "frequency ramp-up (set it with cpupower frequency-set -g performance)"
-        )
-    state = facts.get("throttled")
-    if state not in (None, "0x0", "0"):
-        warnings.append(
-            f"the board reports throttling (vcgencmd get_throttled = {state}): under-voltage or "
-            "heat; use the official power supply and a heatsink/fan"
-        )
-    return warnings

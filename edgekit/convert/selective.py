@@ -14,10 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from ..artifact import Verification, to_json
 from ..errors import UsageError
 from ..quantize.recipes import Recipe
+from ..report.format import fmt_pct
 from ..runtime import Model, describe
-from ..runtime.timing import latency_stats, time_predict
+from ..runtime.timing import quick_latency
 from . import layers as layers_mod
 from .tflite import quantize_calibrated
 
@@ -35,15 +37,15 @@ class AccuracyBound:
 
     def __post_init__(self):
         if self.max_drop is None and self.min_agreement is None:
-            raise UsageError("an accuracy bound needs --max-drop or --min-agreement")
+            raise UsageError("an accuracy bound needs `max_drop` or `min_agreement`")
         if self.max_drop is not None and not (0 <= self.max_drop < 100):
             raise UsageError(
-                f"--max-drop is in accuracy points, from 0 to 100 (0.5 = half a point); "
+                f"`max_drop` is in accuracy points, from 0 to 100 (0.5 = half a point); "
                 f"received {self.max_drop!r}"
             )
         if self.min_agreement is not None and not (0 < self.min_agreement <= 1):
             raise UsageError(
-                f"--min-agreement is a share of samples between 0 and 1 (e.g. 0.99); received "
+                f"`min_agreement` is a share of samples between 0 and 1 (e.g. 0.99); received "
                 f"{self.min_agreement!r}"
             )
 
@@ -51,16 +53,15 @@ class AccuracyBound:
     def needs_labels(self) -> bool:
         return self.max_drop is not None
 
-    def holds(self, metrics: dict, reference_accuracy: float | None) -> bool:
-        """True when the verification metrics of an artifact meet every part of the bound."""
+    def holds(self, v: Verification, reference_accuracy: float | None) -> bool:
+        """True when an artifact's verification meets every part of the bound."""
         if self.max_drop is not None:
-            if metrics.get("accuracy") is None or reference_accuracy is None:
+            if v.accuracy is None or reference_accuracy is None:
                 return False
-            if (reference_accuracy - metrics["accuracy"]) * 100 > self.max_drop + 1e-9:
+            if (reference_accuracy - v.accuracy) * 100 > self.max_drop + 1e-9:
                 return False
         if self.min_agreement is not None:
-            agreement = metrics.get("top1_agreement")
-            if agreement is None or agreement < self.min_agreement - 1e-12:
+            if v.top1_agreement is None or v.top1_agreement < self.min_agreement - 1e-12:
                 return False
         return True
 
@@ -80,15 +81,15 @@ class AccuracyBound:
 class Attempt:
     float_layers: tuple
     float_tensors: tuple
-    metrics: dict
+    metrics: Verification
     holds: bool
     content: bytes = field(repr=False)
 
     def summary(self) -> dict:
         m = self.metrics
-        return {"float_layers": list(self.float_layers), "accuracy": m.get("accuracy"),
-                "top1_agreement": m.get("top1_agreement"), "bound_holds": self.holds,
-                "bytes": len(self.content)}
+        return {"float_layers": list(self.float_layers), "accuracy": m.accuracy,
+                "top1_agreement": m.top1_agreement, "bound_holds": self.holds,
+                "size_bytes": len(self.content)}
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ class SearchOutcome:
 
         def score(a):
             m = a.metrics
-            return (m.get("accuracy") or 0.0, m.get("top1_agreement") or 0.0, -len(a.float_layers))
+            return (m.accuracy or 0.0, m.top1_agreement or 0.0, -len(a.float_layers))
 
         return max(self.attempts, key=score)
 
@@ -117,14 +118,19 @@ def search(
     recipe: Recipe,
     ranking: list,
     nodes: list,
-    evaluate: Callable[[bytes], dict],
+    evaluate: Callable[[bytes], Verification],
     bound: AccuracyBound,
     reference_accuracy: float | None,
     max_float_layers: int = MAX_FLOAT_LAYERS,
     on_step: Callable[[str], None] | None = None,
+    quantize: Callable[[bytes, tuple], bytes] | None = None,
 ) -> SearchOutcome:
-    """Keep layers in float one at a time, most harmful first, until `bound` holds."""
+    """Keep layers in float one at a time, most harmful first, until `bound` holds.
+
+    quantize(calibrated, float_tensors) makes the int8 model with the ops writing those
+    tensors kept in float (default: the TFLite converter's quantizer)."""
     step = on_step or (lambda message: None)
+    quantize = quantize or (lambda model, tensors: quantize_calibrated(model, recipe, tensors))
     by_output = {node.output: node for node in nodes}
     float_nodes: list = []
     attempts = []
@@ -139,20 +145,16 @@ def search(
             break
         float_nodes = candidate
         tensors = tuple(n.output for n in float_nodes)
-        content = quantize_calibrated(calibrated, recipe, tensors)
+        content = quantize(calibrated, tensors)
         metrics = evaluate(content)
         holds = bound.holds(metrics, reference_accuracy)
         attempts.append(Attempt(float_layers, tensors, metrics, holds, content))
         step(f"selective int8: float {', '.join(float_layers)} ({len(tensors)} ops): accuracy "
-             f"{_pct(metrics.get('accuracy'))}, agreement {_pct(metrics.get('top1_agreement'))}"
+             f"{fmt_pct(metrics.accuracy)}, agreement {fmt_pct(metrics.top1_agreement)}"
              f"{' (bound holds)' if holds else ''}")
         if holds:
             break
     return SearchOutcome(tuple(attempts))
-
-
-def _pct(value) -> str:
-    return "-" if value is None else f"{100 * value:.2f}%"
 
 
 # ---------------------------------------------------------------------------------------
@@ -173,31 +175,39 @@ class Bounded:
 
 def enforce(
     plain: bytes,
-    plain_metrics: dict,
+    plain_metrics: Verification,
     *,
     bound: AccuracyBound,
     recipe: Recipe,
     calibrate: Callable[[], bytes],
     layer_names: list,
     samples,
-    evaluate: Callable[[bytes], dict],
+    evaluate: Callable[[bytes], Verification],
     max_float_layers: int = MAX_FLOAT_LAYERS,
     on_step: Callable[[str], None] | None = None,
+    quantize: Callable[[bytes, tuple], bytes] | None = None,
+    graph: Callable[[bytes], list] | None = None,
 ) -> Bounded:
-    """Plain int8 if it meets `bound`; else the first selective mix that does (or the best)."""
+    """Plain int8 if it meets `bound`; else the first selective mix that does (or the best).
+
+    calibrate() gives the float model the ranking runs (with the converter: calibrated, ranges
+    recorded); quantize(that model, float_tensors) the int8 model with those ops kept in float
+    (default: the TFLite converter's quantizer; LiteRT Quantizer passes its own); graph(that
+    model) its ops with their layers (default: `layers.op_graph` with Keras `layer_names`)."""
     step = on_step or (lambda message: None)
-    reference_accuracy = plain_metrics.get("reference_accuracy")
+    reference_accuracy = plain_metrics.reference_accuracy
     record = {"bound": bound.to_dict(), "plain_int8": _metrics_summary(plain_metrics)}
     if bound.holds(plain_metrics, reference_accuracy):
         return Bounded(plain, True, {**record, "bound_holds": True, "float_layers": [],
                                      "note": "plain int8 meets the bound: no layer kept in float"})
     step(f"int8 misses the bound ({bound.describe()}): ranking layers by quantization error")
     calibrated = calibrate()
-    nodes = layers_mod.op_graph(calibrated, layer_names)
-    quantized = quantize_calibrated(calibrated, recipe)
+    quantize = quantize or (lambda model, tensors: quantize_calibrated(model, recipe, tensors))
+    nodes = graph(calibrated) if graph is not None else layers_mod.op_graph(calibrated, layer_names)
+    quantized = quantize(calibrated, ())
     ranking = layers_mod.layer_errors(calibrated, quantized, nodes, samples[:DEBUG_SAMPLES])
     outcome = search(calibrated, recipe, ranking, nodes, evaluate, bound, reference_accuracy,
-                     max_float_layers, step)
+                     max_float_layers, step, quantize)
     record["ranking"] = [e.to_dict() for e in ranking[:10]]
     record["attempts"] = [a.summary() for a in outcome.attempts]
     if not outcome.attempts:
@@ -215,27 +225,24 @@ def enforce(
     return Bounded(chosen.content, chosen.holds, record)
 
 
-def _metrics_summary(metrics: dict) -> dict:
-    return {k: metrics.get(k) for k in ("accuracy", "reference_accuracy", "top1_agreement")}
+def _metrics_summary(v: Verification) -> dict:
+    return {"accuracy": v.accuracy, "reference_accuracy": v.reference_accuracy, "top1_agreement": v.top1_agreement}
 
 
 def measure_cost(plain: bytes, chosen: bytes, samples, runs: int = LATENCY_RUNS) -> dict:
     """Size and latency (one model batch, one thread, edgekit.runtime) of both models."""
     models = {name: Model.from_bytes(content, threads=1) for name, content in
               (("plain_int8", plain), ("selective", chosen))}
-    batch = models["plain_int8"].inputs[0].shape[0]
-    x = samples[:batch]
-    stats = {}
-    for name, model in models.items():
-        stats[name] = latency_stats(time_predict(model, x, runs=runs, warmup=max(10, runs // 10)))
-    p50 = {name: s["p50_ms"] for name, s in stats.items()}
+    x = samples[:models["plain_int8"].inputs[0].shape[0]]
+    stats = {name: quick_latency(model, x, runs=runs, warmup=max(10, runs // 10)) for name, model in models.items()}
+    p50 = {name: s.p50_ms for name, s in stats.items()}
     return {
-        "bytes": len(chosen),
-        "plain_int8_bytes": len(plain),
+        "size_bytes": len(chosen),
+        "plain_int8_size_bytes": len(plain),
         "size_ratio": round(len(chosen) / len(plain), 4),
         "p50_ms": p50["selective"],
         "plain_int8_p50_ms": p50["plain_int8"],
         "latency_ratio": round(p50["selective"] / p50["plain_int8"], 4) if p50["plain_int8"] else None,
         "latency_runs": runs,
-        "latency": stats,
+        "latency": to_json(stats),
     }

@@ -18,6 +18,8 @@ from ..errors import BadInputError, UsageError
 from ..quantize.recipes import Recipe
 from .._native_log import capture_native_stderr
 
+ENGINE = "tflite-converter"  # the quantizer behind these recipes, as manifests record it
+
 # Converter attributes a caller may set on top of a recipe (`options=`); anything else is an
 # error listing these, never silently dropped.
 CONVERTER_OPTIONS = {
@@ -106,7 +108,7 @@ def convert_saved_model(
         raise UsageError(f"calibrate_only applies to the int8 recipe, not {recipe.name}")
     if recipe.needs_calibration and (calibration is None or len(calibration[0]) < batch):
         raise UsageError(
-            f"the {recipe.name} recipe needs calibration data: pass --calib with a folder of "
+            f"the {recipe.name} recipe needs calibration data: pass `calib` with a folder of "
             "images, a .npy/.npz file or a built-in dataset name such as 'digits'"
         )
     started = time.perf_counter()
@@ -125,7 +127,7 @@ def convert_saved_model(
         else:
             failure = None
     if failure is not None:
-        raise BadInputError(explain_failure(recipe, failure, log.text)) from None
+        raise BadInputError(explain_failure(recipe, failure, log.text)) from failure
     if recipe.needs_training:
         check_fully_integer(recipe, content)
     return Converted(recipe, bytes(content), time.perf_counter() - started)
@@ -153,7 +155,7 @@ def quantize_calibrated(calibrated: bytes, recipe: Recipe, float_nodes=()) -> by
         else:
             failure = None
     if failure is not None:
-        raise BadInputError(explain_failure(recipe, failure, log.text)) from None
+        raise BadInputError(explain_failure(recipe, failure, log.text)) from failure
     return bytes(content)
 
 
@@ -166,7 +168,7 @@ def check_fully_integer(recipe: Recipe, content: bytes) -> None:
     if float_ops:
         raise BadInputError(
             f"{recipe.name}: op(s) {', '.join(float_ops)} stayed float after quantization-aware "
-            "training (a layer without fake quantization); use --int8 for this model"
+            "training (a layer without fake quantization); use the int8 recipe for this model"
         )
 
 

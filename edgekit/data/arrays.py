@@ -14,13 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import BadInputError
+from ..errors import BadInputError, one_line
 from .dataset import Dataset
 
 NPZ_KEYS = ("x", "y", "class_names")
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK"
-_LOAD_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError)
+_LOAD_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError, MemoryError)
 
 
 def load_npy(path: Path, sample_shape, input_shape, role: str) -> Dataset:
@@ -116,13 +116,50 @@ def check_labels(array: np.ndarray, n: int, path, role: str) -> np.ndarray:
 
 def _np_load(path: Path, role: str):
     _check_signature(path, role)
+    _check_claimed_sizes(path, role)
     try:
         return np.load(path, allow_pickle=False)
     except _LOAD_ERRORS as exc:
         raise BadInputError(
             f"cannot read {role} data {path}: {_one_line(exc)}; save it with np.save / "
             "np.savez from numeric arrays (object arrays are not allowed)"
-        ) from None
+        ) from exc
+
+
+def _claimed_bytes(handle) -> tuple[tuple, int] | None:
+    """(shape, data bytes) an .npy header claims, read without reading the data."""
+    try:
+        version = np.lib.format.read_magic(handle)
+        reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = reader(handle)
+    except (ValueError, OSError, EOFError, SyntaxError):
+        return None  # numpy's own reader reports a malformed header
+    if dtype.hasobject:
+        return None
+    return shape, int(np.prod(shape, dtype=object)) * dtype.itemsize
+
+
+def _check_claimed_sizes(path: Path, role: str) -> None:
+    """Refuse a header that claims more data than the file holds (a 10^12-sample header on a
+    small file), before numpy tries to allocate it."""
+    members = []
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                for info in archive.infolist():
+                    with archive.open(info) as handle:
+                        members.append((info.filename, _claimed_bytes(handle), info.file_size))
+        else:
+            with open(path, "rb") as handle:
+                members.append((path.name, _claimed_bytes(handle), path.stat().st_size))
+    except (OSError, zipfile.BadZipFile, EOFError):
+        return  # unreadable: np.load says so in its own words
+    for name, claim, size in members:
+        if claim is not None and claim[1] > size:
+            raise BadInputError(
+                f"{role} data {path}: {name} claims an array of shape {claim[0]} ({claim[1]:,} bytes) but holds "
+                f"{size:,} bytes; the file is truncated or not what it says; save it again with np.save/np.savez"
+            )
 
 
 def _check_signature(path: Path, role: str) -> None:
@@ -133,7 +170,7 @@ def _check_signature(path: Path, role: str) -> None:
     except OSError as exc:
         raise BadInputError(
             f"cannot read {role} data {path}: {exc.strerror or exc}; check that it is readable"
-        ) from None
+        ) from exc
     if head != NPY_MAGIC and not head.startswith(ZIP_MAGIC):
         raise BadInputError(
             f"{role} data {path} is not a NumPy file (no .npy or .npz signature); "
@@ -148,7 +185,7 @@ def _read_member(archive, key: str, path: Path, role: str) -> np.ndarray:
         raise BadInputError(
             f"cannot read array {key!r} of {role} data {path}: {_one_line(exc)}; save "
             "numeric arrays with np.savez (object arrays are not allowed)"
-        ) from None
+        ) from exc
 
 
 def _check_keys(keys, path: Path, role: str) -> None:
@@ -188,4 +225,4 @@ def _shape_message(array, path, sample_shape, input_shape, role: str) -> str:
 
 
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
+    return one_line(str(exc)) or type(exc).__name__

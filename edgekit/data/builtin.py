@@ -12,16 +12,24 @@ import numpy as np
 from ..errors import BadInputError, require
 from .dataset import Dataset
 
-BUILTIN_DATASETS = ("digits",)
+BUILTIN_DATASETS = ("digits", "digits-train", "digits-test")
+# The train/test split of the built-in sets: the one the demo and `edgekit train` use, so
+# that calibration with `digits` never verifies on images such a model was trained on.
+SPLIT = {"seed": 0, "test_fraction": 0.25}
 DIGITS_SHAPE = (8, 8, 1)
 # Input shapes (without batch) that the 8x8x1 digits can fill by a plain reshape.
 DIGITS_FITS = ((8, 8, 1), (8, 8), (64,))
 
 
 def load_builtin(name: str) -> Dataset:
-    """Load the built-in dataset `name` (one of BUILTIN_DATASETS) in its own shape."""
+    """Load the built-in dataset `name` (one of BUILTIN_DATASETS) in its own shape;
+    `NAME-train` / `NAME-test` are its standard split (SPLIT)."""
     if name == "digits":
         return load_digits()
+    if name in ("digits-train", "digits-test"):
+        train, test = digits_split(**SPLIT)
+        part = train if name.endswith("-train") else test
+        return Dataset(x=part.x, y=part.y, source=name, kind="builtin", class_names=part.class_names)
     raise BadInputError(
         f"unknown built-in dataset {name!r}; the built-in sets are: {', '.join(BUILTIN_DATASETS)}"
     )
@@ -61,7 +69,7 @@ def digits_split(seed: int = 0, test_fraction: float = 0.25):
 
 def fit_builtin(ds: Dataset, sample_shape: tuple[int, ...], input_shape, role: str) -> Dataset:
     """Reshape a built-in set to the model's sample shape, or explain why it cannot fit."""
-    if ds.source == "digits" and sample_shape in DIGITS_FITS:
+    if ds.source.startswith("digits") and sample_shape in DIGITS_FITS:
         return Dataset(
             x=ds.x.reshape((len(ds),) + sample_shape),
             y=ds.y,

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..artifact import DataSummary, Preprocessing
 from ..errors import BadInputError
 
 KINDS = ("images", "npy", "npz", "builtin")
@@ -22,7 +23,7 @@ class Dataset:
 
     x: float32 array (n, *sample_shape). y: int64 array (n,) of labels >= 0, or None.
     source: what was loaded (a path or a built-in name). kind: one of KINDS.
-    preprocessing: for image folders, the dict from `make_preprocessing`; otherwise None.
+    preprocessing: for image folders, the Preprocessing applied; otherwise None.
     class_names: label names indexed by label, or None.
     """
 
@@ -30,7 +31,7 @@ class Dataset:
     y: np.ndarray | None
     source: str
     kind: str
-    preprocessing: dict | None = None
+    preprocessing: Preprocessing | None = None
     class_names: tuple[str, ...] | None = None
 
     def __post_init__(self):
@@ -59,17 +60,12 @@ class Dataset:
         y = None if self.y is None else self.y[indices]
         return replace(self, x=self.x[indices], y=y)
 
-    def to_summary(self) -> dict:
-        """A JSON-friendly description (no arrays): source, kind, n, shape, labels, ..."""
-        return {
-            "source": self.source,
-            "kind": self.kind,
-            "n": len(self),
-            "shape": [int(d) for d in self.x.shape],
-            "has_labels": self.y is not None,
-            "preprocessing": None if self.preprocessing is None else dict(self.preprocessing),
-            "class_names": None if self.class_names is None else list(self.class_names),
-        }
+    def to_summary(self) -> DataSummary:
+        """What this data set is, without its arrays (for manifests and results)."""
+        return DataSummary(
+            source=self.source, kind=self.kind, n=len(self), shape=tuple(int(d) for d in self.x.shape),
+            has_labels=self.y is not None, preprocessing=self.preprocessing, class_names=self.class_names,
+        )
 
 
 def split_holdout(ds: Dataset, n_calib: int, seed: int = 0, max_holdout: int | None = None):

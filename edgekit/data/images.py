@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BadInputError
+from ..artifact import Preprocessing
 from ..runtime.preprocess import apply_preprocessing, load_image, make_preprocessing
 from .dataset import Dataset
 
@@ -55,23 +56,23 @@ def list_images(folder: Path, role: str):
     return files, np.asarray(labels, dtype=np.int64), tuple(d.name for d in class_dirs)
 
 
-def load_image_folder(folder: Path, files, labels, class_names, input_shape, preprocess: dict,
+def load_image_folder(folder: Path, files, labels, class_names, input_shape, preprocess: Preprocessing,
                       role: str) -> Dataset:
     """Read `files` into a Dataset shaped for an NHWC `input_shape`."""
     height, width = int(input_shape[1]), int(input_shape[2])
     pixels = np.empty((len(files), height, width, int(input_shape[3])), dtype=np.uint8)
     for i, path in enumerate(files):
         try:
-            pixels[i] = load_image(path, height, width, preprocess["color"])
+            pixels[i] = load_image(path, height, width, preprocess.color)
         except BadInputError as exc:
-            raise BadInputError(f"{role} data: {exc.message}") from None
+            raise BadInputError(f"{role} data: {exc.message}") from exc
     x = apply_preprocessing(pixels, preprocess).astype(np.float32, copy=False)
     return Dataset(x=x, y=labels, source=str(folder), kind="images", preprocessing=preprocess,
                    class_names=class_names)
 
 
-def image_preprocessing(folder: Path, input_shape, scale, mean, std, role: str) -> dict:
-    """The preprocessing dict for an NHWC model input, or a clear error for other inputs."""
+def image_preprocessing(folder: Path, input_shape, scale, mean, std, role: str) -> Preprocessing:
+    """The Preprocessing for an NHWC model input, or a clear error for other inputs."""
     if len(input_shape) != 4:
         raise BadInputError(
             f"{role} data {folder} is an image folder, but the model input {tuple(input_shape)} "
@@ -93,18 +94,27 @@ def _visible_entries(folder: Path, role: str) -> list[Path]:
         raise BadInputError(
             f"cannot list {role} data folder {folder}: {exc.strerror or exc}; "
             "check that it is readable"
-        ) from None
+        ) from exc
     return [folder / name for name in names if not name.startswith(".")]
 
 
+MAX_DEPTH = 32  # class folders may have subfolders; deeper than this is not a data set
+
+
 def _images_below(folder: Path, role: str) -> list[Path]:
-    found = []
-    for entry in _visible_entries(folder, role):
-        if entry.is_dir() and not entry.is_symlink():
-            found.extend(_images_below(entry, role))
-        elif entry.is_file() and is_image(entry):
-            found.append(entry)
-    return found
+    """The images in `folder` and its subfolders (links not followed), in sorted order."""
+    found, pending = [], [(folder, 0)]
+    while pending:
+        current, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise BadInputError(f"{role} data folder {folder} nests subfolders more than {MAX_DEPTH} levels deep "
+                                f"(at {current}); put each class's images at most a few levels down")
+        for entry in _visible_entries(current, role):
+            if entry.is_dir() and not entry.is_symlink():
+                pending.append((entry, depth + 1))
+            elif entry.is_file() and is_image(entry):
+                found.append(entry)
+    return sorted(found)
 
 
 def _no_images(folder: Path, role: str) -> BadInputError:

@@ -18,6 +18,7 @@ the path.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -32,27 +33,21 @@ from .images import IMAGE_EXTENSIONS, image_preprocessing, list_images, load_ima
 ARRAY_SUFFIXES = (".npy", ".npz")
 
 
-def load_data(spec, input_shape, *, scale=DEFAULT_SCALE, mean=DEFAULT_MEAN, std=DEFAULT_STD,
-              max_samples: int | None = None, role: str = "calibration") -> Dataset:
-    """Load `spec` as model-ready data for a model whose input shape is `input_shape`.
-
-    input_shape includes the batch axis, e.g. (1, 28, 28, 1) or (1, 64); the returned x has
-    shape (n, *input_shape[1:]). max_samples keeps an evenly spread, deterministic subset
-    (in sorted order; for class folders that spreads it across the classes). role
-    ("calibration", "evaluation", ...) names the data in error messages.
-    """
-    sample_shape = check_input_shape(input_shape)
-    check_max_samples(max_samples)
+def check_spec(spec, role: str = "calibration") -> None:
+    """The checks of `load_data` that need no model: a built-in name, an existing folder, or
+    an existing .npy/.npz regular file (so a mistake is reported before any model loads)."""
     if isinstance(spec, str) and spec in BUILTIN_DATASETS:
-        return _load_builtin(spec, sample_shape, input_shape, max_samples, role)
+        return
     path = Path(os.fspath(spec))
     if path.is_dir():
-        return _load_folder(path, input_shape, scale, mean, std, max_samples, role)
+        return
     if not path.exists():
         raise BadInputError(
             f"{role} data not found: {path}; pass an image folder, a .npy or .npz file, "
             f"or a built-in set ({', '.join(BUILTIN_DATASETS)})"
         )
+    if not path.is_file():
+        raise BadInputError(f"{role} data {path} is not a regular file (a FIFO, device or socket); pass a file")
     suffix = path.suffix.lower()
     if suffix not in ARRAY_SUFFIXES:
         raise BadInputError(
@@ -60,7 +55,33 @@ def load_data(spec, input_shape, *, scale=DEFAULT_SCALE, mean=DEFAULT_MEAN, std=
             f"allowed: an image folder, a .npy or .npz file, or a built-in set "
             f"({', '.join(BUILTIN_DATASETS)}); for single images put them in a folder"
         )
-    loader = load_npy if suffix == ".npy" else load_npz
+
+
+def load_data(spec, input_shape, *, scale=DEFAULT_SCALE, mean=DEFAULT_MEAN, std=DEFAULT_STD,
+              max_samples: int | None = None, role: str = "calibration", name: str | None = None) -> Dataset:
+    """Load `spec` as model-ready data for a model whose input shape is `input_shape`.
+
+    input_shape includes the batch axis, e.g. (1, 28, 28, 1) or (1, 64); the returned x has
+    shape (n, *input_shape[1:]). max_samples keeps an evenly spread, deterministic subset
+    (in sorted order; for class folders that spreads it across the classes). role
+    ("calibration", "evaluation", ...) names the data in error messages. `name` is what the
+    result's `source` says (and so manifests and results) instead of the spec: for data that
+    lives in a temporary file, e.g. "the test split of photos/".
+    """
+    dataset = _load(spec, input_shape, scale, mean, std, max_samples, role)
+    return dataset if name is None else replace(dataset, source=name)
+
+
+def _load(spec, input_shape, scale, mean, std, max_samples, role) -> Dataset:
+    sample_shape = check_input_shape(input_shape)
+    check_max_samples(max_samples)
+    if isinstance(spec, str) and spec in BUILTIN_DATASETS:
+        return _load_builtin(spec, sample_shape, input_shape, max_samples, role)
+    path = Path(os.fspath(spec))
+    if path.is_dir():
+        return _load_folder(path, input_shape, scale, mean, std, max_samples, role)
+    check_spec(path, role)
+    loader = load_npy if path.suffix.lower() == ".npy" else load_npz
     return subset(loader(path, sample_shape, input_shape, role), max_samples)
 
 
@@ -123,4 +144,4 @@ def _is_size(value) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value > 0
 
 
-__all__ = ["load_data", "IMAGE_EXTENSIONS", "ARRAY_SUFFIXES"]
+__all__ = ["check_spec", "load_data", "IMAGE_EXTENSIONS", "ARRAY_SUFFIXES"]

@@ -16,4 +16,6 @@ def parse_toml(text: str, what: str) -> dict:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise BadInputError(f"{what} is not valid TOML: {exc}; fix the file") from None
+        raise BadInputError(f"{what} is not valid TOML: {exc}; fix the file") from exc
+    except RecursionError as exc:
+        raise BadInputError(f"{what} nests arrays or tables too deeply to be an inventory; fix the file") from exc

@@ -5,7 +5,7 @@ device needs neither Pillow nor scikit-learn) and the reference outputs (a .kera
 needs TensorFlow), saved as a reference .npz tied to those arrays. Then, per device: check
 the runtime, upload the models and those files (SHA-256 checked), run
 `python -m edgekit.bench.remote` there while its progress streams back, and return its
-result (schema edgekit.bench/1) with the device's facts, host paths and the device named.
+result (an edgekit.artifact.BenchResult, validated) with the device's facts, host paths and the device named.
 """
 
 from __future__ import annotations
@@ -16,14 +16,19 @@ import tempfile
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from .. import __version__
-from .._files import sha256_file
-from ..errors import BadInputError, BoundError, DeviceError, EdgekitError, UsageError
+from .._files import sha256_file, temp_folder
+from ..artifact import BenchResult, DeviceInfo, SystemFacts, to_json
+from ..bench.run import ReferenceOutputs
+from ..bench.sweep import Sweep
+from ..data import Dataset
+from ..errors import BadInputError, DeviceError, EdgekitError, Interrupted, UsageError, error_for_exit_code
+from ..runtime.timing import TimingConfig
 from . import ssh
 from .inventory import Device
 from .profiles import Profile, load_profile
@@ -32,13 +37,10 @@ from .ssh import Connection, Session
 from .wheels import edgekit_wheel
 
 STOP_GRACE_S = 30.0  # after "stop", how long the device may take to send its partial results
-_ERRORS = {2: UsageError, 3: BadInputError, 4: DeviceError, 5: BoundError}
 
 
-class StoppedError(EdgekitError):
+class StoppedError(Interrupted):
     """The run was stopped (Ctrl-C) before the device had measured anything."""
-
-    exit_code = 130
 
 
 @dataclass
@@ -50,57 +52,106 @@ class Cancel:
 
 
 @dataclass(frozen=True)
+class BenchRequest:
+    """What to measure, the same for a local and a remote run: `data` and `reference` are
+    specs (paths) the host resolves; `save_reference_to` keeps the reference outputs.
+    `xnnpack=False` runs the builtin kernels; `sweep` measures every model under several
+    runtime settings from one upload, skipping dominated models (edgekit.bench.sweep);
+    `delegate="edgetpu"` runs on a Coral Edge TPU (on the device when there is one),
+    `device` names which: usb, usb:0, pci, pci:0 (default: the first found)."""
+
+    data: str | None = None
+    reference: str | None = None
+    save_reference_to: str | None = None
+    timing: TimingConfig = TimingConfig()
+    threads: int | None = None
+    backend: str = "auto"
+    min_relative_accuracy: float = 0.99
+    xnnpack: bool = True
+    sweep: Sweep | None = None
+    delegate: str | None = None
+    device: str | None = None
+
+    def __post_init__(self):
+        if self.sweep is not None and (self.reference or self.threads is not None or not self.xnnpack
+                                       or self.delegate or self.device):
+            raise UsageError("a `sweep` sets the threads and XNNPACK of each run and compares no `reference`; "
+                             "leave `threads`, `xnnpack`, `delegate`, `device` and `reference` unset")
+        self._check_delegate()
+        if self.save_reference_to and not self.reference:
+            raise UsageError("`save_reference_to` needs `reference` (the float model whose outputs to save)")
+        if self.reference and not self.data:
+            raise UsageError("`reference` needs `data` (the inputs to compare the models on)")
+        if not 0 < self.min_relative_accuracy <= 1:
+            raise UsageError(f"`min_relative_accuracy` must be in (0, 1]; received {self.min_relative_accuracy}")
+
+
+    def _check_delegate(self) -> None:
+        from ..runtime.edgetpu import check_device
+        from ..runtime.interpreter import DELEGATES
+
+        if self.delegate is not None and self.delegate not in DELEGATES:
+            raise UsageError(f"`delegate` {self.delegate!r} is not one edgekit knows; use {', '.join(DELEGATES)} "
+                             "(or none: the CPU)")
+        if self.delegate is not None and not self.xnnpack:
+            raise UsageError("`xnnpack` is about CPU kernels; with a `delegate` leave it on")
+        check_device(self.device)
+
+
+@dataclass(frozen=True)
 class HostInputs:
-    """Files every device gets, prepared once on the host."""
+    """The data and reference outputs, prepared once on the host for every device."""
 
     models: tuple  # local paths
-    folder: Path  # holds data.npz / reference.npz
-    data: str | None  # file name in folder
-    reference: str | None
-    data_summary: dict | None
-    reference_info: dict | None
+    data: Dataset | None
+    reference: ReferenceOutputs | None
 
 
-def prepare_inputs(models, folder: Path, *, data=None, reference=None, save_reference_to=None,
-                   threads=None) -> HostInputs:
-    """Data as data.npz and the reference outputs as reference.npz, in `folder`."""
-    from ..bench.reference import reference_outputs, save_reference
-    from ..bench.run import load_bench_data
-    from ..runtime import load
+def prepare_inputs(models, request: BenchRequest, threads=None) -> HostInputs:
+    """Load the data (preprocessed as the first model's manifest says) and compute the
+    reference outputs on it here (a Keras reference runs TensorFlow on this computer)."""
+    from ..bench.data import load_bench_data
+    from ..bench.reference import save_reference
+    from ..models.outputs import reference_outputs
 
     paths = tuple(Path(m) for m in models)
     for path in paths:
-        if not path.is_file():
+        if not path.exists():
             raise BadInputError(f"model file not found: {path}; check the path")
-    _check_options(data, reference, save_reference_to)
-    if data is None:
-        return HostInputs(paths, folder, None, None, None, None)
-    dataset = load_bench_data(data, load(paths[0]))
-    arrays = {"x": dataset.x}
-    if dataset.y is not None:
-        arrays["y"] = dataset.y
-        if dataset.class_names is not None:
-            arrays["class_names"] = np.array(dataset.class_names)
+        if not path.is_file():
+            raise BadInputError(f"{path} is not a regular file (a folder, FIFO or device); pass a .tflite file")
+    if request.data is None:
+        return HostInputs(paths, None, None)
+    dataset = load_bench_data(request.data, paths[0])
+    if request.reference is None:
+        return HostInputs(paths, dataset, None)
+    reference = reference_outputs(request.reference, dataset.x, threads=threads)
+    reference = replace(reference, info=replace(reference.info, computed_on="host"))
+    if request.save_reference_to:
+        save_reference(request.save_reference_to, reference, dataset.x)
+        reference = replace(reference, info=replace(reference.info, saved_to=str(request.save_reference_to)))
+    return HostInputs(paths, dataset, reference)
+
+
+def write_inputs(inputs: HostInputs, folder: Path) -> tuple[str | None, str | None]:
+    """data.npz and reference.npz in `folder` for the upload; their names (None: absent)."""
+    from ..bench.reference import save_reference
+
+    if inputs.data is None:
+        return None, None
+    arrays = {"x": inputs.data.x}
+    if inputs.data.y is not None:
+        arrays["y"] = inputs.data.y
+        if inputs.data.class_names is not None:
+            arrays["class_names"] = np.array(inputs.data.class_names)
     np.savez(folder / "data.npz", **arrays)
-    if reference is None:
-        return HostInputs(paths, folder, "data.npz", None, dataset.to_summary(), None)
-    outputs, info = reference_outputs(reference, dataset.x, threads=threads)
-    save_reference(folder / "reference.npz", outputs, dataset.x, str(reference))
-    if save_reference_to:
-        save_reference(save_reference_to, outputs, dataset.x, str(reference))
-        info["saved_to"] = str(save_reference_to)
-    info["computed_on"] = "host"
-    return HostInputs(paths, folder, "data.npz", "reference.npz", dataset.to_summary(), info)
+    if inputs.reference is None:
+        return "data.npz", None
+    save_reference(folder / "reference.npz", inputs.reference, inputs.data.x)
+    return "data.npz", "reference.npz"
 
 
-def _check_options(data, reference, save_reference_to) -> None:
-    if save_reference_to and not reference:
-        raise UsageError("--save-reference needs --reference (the float model whose outputs to save)")
-    if reference and not data:
-        raise UsageError("--reference needs --data (the inputs to compare the models on)")
-
-
-def upload_list(inputs: HostInputs) -> list[tuple[str, Path]]:
+def upload_list(inputs: HostInputs, folder: Path, names: tuple) -> list[tuple[str, Path]]:
     """(remote name, local path): models in m0/, m1/... (names may repeat), sidecar
     manifests beside them, then data.npz and reference.npz."""
     files = []
@@ -109,49 +160,49 @@ def upload_list(inputs: HostInputs) -> list[tuple[str, Path]]:
         sidecar = path.with_suffix(".json")
         if sidecar.is_file():
             files.append((f"m{i}/{sidecar.name}", sidecar))
-    for name in (inputs.data, inputs.reference):
-        if name:
-            files.append((name, inputs.folder / name))
+    files += [(name, folder / name) for name in names if name]
     return files
 
 
-def bench_on_device(device: Device, inputs: HostInputs, *, timing, threads=None, backend="auto",
-                    min_relative_accuracy=0.99, accept_new_host_key=False, on_step=None, on_tick=None,
-                    cancel: Cancel | None = None) -> dict:
-    """Benchmark `inputs.models` on `device`; the result of run_benchmark made there."""
+def bench_on_device(device: Device, inputs: HostInputs, request: BenchRequest, *, accept_new_host_key=False,
+                    on_step=None, on_tick=None, cancel: Cancel | None = None) -> BenchResult:
+    """Benchmark `inputs.models` on `device`: the result of run_benchmark made there, with
+    host paths, the device named and its profile's warnings."""
     step = on_step or (lambda message: None)
     cancel = cancel or Cancel()
     conn = Connection(device, accept_new_host_key)
     profile = load_profile(device.profile) if device.profile else None
-    threads, backend = _profile_defaults(profile, threads, backend)
+    request = _profile_defaults(profile, request)
     started = time.perf_counter()
     step(f"connecting to {device.address}")
     info = call_script(conn, "prepare", device.workdir, doing="checking the device")
     check_python(info, conn)
     warnings = check_runtime(info, device)
     run_dir = f"{info['workdir']}/runs/{uuid.uuid4().hex[:12]}"  # made by the upload
-    config = _config(inputs, run_dir, timing, threads, backend, min_relative_accuracy)
     try:
         step(f"uploading {len(inputs.models)} model(s) and data")
-        with tempfile.TemporaryDirectory(prefix="edgekit-run-") as tmp:
+        with temp_folder("edgekit-run-") as tmp:
+            names = write_inputs(inputs, Path(tmp))
             config_file = Path(tmp) / "config.json"
-            config_file.write_text(json.dumps(config))
-            files = upload_list(inputs) + [("config.json", config_file)]
+            config_file.write_text(json.dumps(_config(inputs, names, run_dir, request)))
+            files = upload_list(inputs, Path(tmp), names) + [("config.json", config_file)]
             push_files(conn, files, run_dir, doing="uploading the models and data")
         upload_s = time.perf_counter() - started
-        result = _run(conn, info["site"], run_dir, step, on_tick, cancel)
+        answer = _run(conn, info["site"], run_dir, step, on_tick, cancel)
     except BaseException:
         remove_folder(conn, run_dir)
         raise
-    result["warnings"] = list(result.get("warnings") or []) + warnings + _profile_warnings(profile, result["system"])
+    result = BenchResult.from_json(answer, f"the benchmark result from {device.name}")
+    result = replace(result, warnings=result.warnings + tuple(warnings) + _profile_warnings(profile, result.system))
     return _host_view(result, inputs, device, profile, info, upload_s, time.perf_counter() - started)
 
 
-def _profile_defaults(profile: Profile | None, threads, backend):
+def _profile_defaults(profile: Profile | None, request: BenchRequest) -> BenchRequest:
+    """Threads and backend from the device's profile where the request leaves them open."""
     if profile is None:
-        return threads, backend
-    return (profile.threads if threads is None else threads,
-            profile.backend if backend == "auto" else backend)
+        return request
+    threads = profile.threads if request.threads is None and request.sweep is None else request.threads  # a sweep sets its own
+    return replace(request, threads=threads, backend=profile.backend if request.backend == "auto" else request.backend)
 
 
 def check_runtime(info: dict, device: Device) -> list[str]:
@@ -175,14 +226,17 @@ def check_runtime(info: dict, device: Device) -> list[str]:
     return []
 
 
-def _config(inputs: HostInputs, run_dir: str, timing, threads, backend, min_relative_accuracy) -> dict:
+def _config(inputs: HostInputs, names: tuple, run_dir: str, request: BenchRequest) -> dict:
+    """What the device-side entry point (edgekit.bench.remote) reads."""
     return {
         "run_dir": run_dir,
         "models": [f"m{i}/{p.name}" for i, p in enumerate(inputs.models)],
-        "data": inputs.data, "reference": inputs.reference,
-        "timing": {"runs": timing.runs, "min_time": timing.min_time, "warmup": timing.warmup,
-                   "warmup_time": timing.warmup_time, "max_runs": timing.max_runs},
-        "threads": threads, "backend": backend, "min_relative_accuracy": min_relative_accuracy,
+        "data": names[0], "reference": names[1],
+        "timing": to_json(request.timing.settings()),
+        "threads": request.threads, "backend": request.backend,
+        "min_relative_accuracy": request.min_relative_accuracy,
+        "xnnpack": request.xnnpack, "sweep": None if request.sweep is None else to_json(request.sweep),
+        "delegate": request.delegate, "device": request.device,
     }
 
 
@@ -251,8 +305,8 @@ def _outcome(messages: dict, reply, conn: Connection, last_step) -> dict:
     if "result" in messages:
         return messages["result"]
     if "error" in messages:
-        error = messages["error"]
-        cls = _ERRORS.get(error.get("exit_code"), EdgekitError)
+        error = messages["error"] if isinstance(messages["error"], dict) else {}
+        cls = error_for_exit_code(error.get("exit_code"))
         detail = "" if cls is not EdgekitError else f" (edgekit failed on the device, a bug; its log: {_tail(reply.stderr)})"
         raise cls(f"{name}: {error.get('message')}{detail}")
     if messages.get("stopped"):
@@ -267,37 +321,37 @@ def _outcome(messages: dict, reply, conn: Connection, last_step) -> dict:
     raise DeviceError(f"{name}: the benchmark ended without a result (exit {reply.exit_code}): {_tail(reply.stderr)}")
 
 
-def _profile_warnings(profile: Profile | None, system: dict) -> list[str]:
+def _profile_warnings(profile: Profile | None, system: SystemFacts) -> tuple[str, ...]:
     if profile is None:
-        return []
+        return ()
     warnings = []
-    if profile.check_governor and not system.get("governors"):
+    if profile.check_governor and not system.governors:
         warnings.append("the CPU frequency governor could not be read (no cpufreq): latencies may include frequency changes")
-    if profile.check_throttling and system.get("throttled") is None:
+    if profile.check_throttling and system.throttled is None:
         warnings.append("throttling was not checked: vcgencmd is missing on the device (Raspberry Pi OS has it in raspi-utils / libraspberrypi-bin)")
-    if profile.machine and system.get("machine") != profile.machine:
-        warnings.append(f"profile {profile.name} expects {profile.machine}, the device is {system.get('machine')}")
-    return warnings
+    if profile.machine and system.machine != profile.machine:
+        warnings.append(f"profile {profile.name} expects {profile.machine}, the device is {system.machine}")
+    return tuple(warnings)
 
 
-def _host_view(result: dict, inputs: HostInputs, device: Device, profile, info: dict, upload_s: float, total_s: float) -> dict:
+def _host_view(result: BenchResult, inputs: HostInputs, device: Device, profile, info: dict, upload_s: float,
+               total_s: float) -> BenchResult:
     """Host paths and descriptions in place of the device's temporary ones, the device named."""
-    for model, path in zip(result.get("models") or [], inputs.models):
-        model["path"] = str(path)
-    if inputs.data_summary is not None:
-        result["data"] = inputs.data_summary
-    device_ref = result.get("reference") or {}
-    if inputs.reference_info is not None:
-        result["reference"] = {**inputs.reference_info, "accuracy": device_ref.get("accuracy")}
-    elif device_ref.get("kind") == "first-model" and inputs.models:
-        device_ref["path"] = str(inputs.models[0])
+    by_name = {f"m{i}/{p.name}": p for i, p in enumerate(inputs.models)}  # the upload's names (a sweep repeats models)
+    models = tuple(replace(m, path=str(by_name.get("/".join(Path(m.path).parts[-2:]), m.path))) for m in result.models)
+    reference = result.reference
+    if inputs.reference is not None:
+        reference = replace(inputs.reference.info, accuracy=None if reference is None else reference.accuracy)
+    elif reference is not None and reference.kind == "first-model" and inputs.models:
+        reference = replace(reference, path=str(inputs.models[0]))
     record = info["runtime"] or {}
-    result["device"] = {
-        "name": device.name, "address": device.address, "profile": None if profile is None else profile.name,
-        "workdir": info["workdir"], "runtime": {"backend": record.get("backend"), "versions": record.get("versions")},
-        "upload_s": round(upload_s, 2), "total_s": round(total_s, 2),
-    }
-    return result
+    where = DeviceInfo(
+        name=device.name, address=device.address, profile=None if profile is None else profile.name,
+        workdir=info["workdir"], runtime={"backend": record.get("backend"), "versions": record.get("versions")},
+        upload_s=round(upload_s, 2), total_s=round(total_s, 2),
+    )
+    data = result.data if inputs.data is None else inputs.data.to_summary()
+    return replace(result, models=models, reference=reference, data=data, device=where)
 
 
 def _json(line: str):

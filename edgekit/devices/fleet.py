@@ -6,65 +6,57 @@ Ctrl-C while waiting asks every device for its partial results (a second Ctrl-C 
 
 from __future__ import annotations
 
-import datetime as _dt
-import tempfile
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
+from .. import _signals
+from ..artifact import BenchResult, ErrorInfo, FleetEntry, FleetResult
+from ..artifact.manifest import now
 from ..errors import EdgekitError
-from .bench import Cancel, bench_on_device, prepare_inputs
+from .bench import BenchRequest, Cancel, HostInputs, bench_on_device
 from .inventory import Device
-
-FLEET_SCHEMA = "edgekit.fleet/1"
 
 
 @dataclass
 class Outcome:
     device: Device
-    result: dict | None = None
+    result: BenchResult | None = None
     error: EdgekitError | None = None
 
-    def to_dict(self) -> dict:
-        error = None if self.error is None else {
-            "type": type(self.error).__name__, "exit_code": self.error.exit_code, "message": self.error.message}
-        return {"name": self.device.name, "address": self.device.address, "ok": self.error is None,
-                "result": self.result, "error": error}
+    def entry(self) -> FleetEntry:
+        error = None if self.error is None else ErrorInfo(type(self.error).__name__, self.error.exit_code,
+                                                          self.error.message)
+        return FleetEntry(self.device.name, self.device.address, self.result, error)
 
 
-def bench_on_devices(devices: list[Device], models, *, data=None, reference=None, save_reference_to=None,
-                     timing, threads=None, backend="auto", min_relative_accuracy=0.99,
+def bench_on_devices(devices: list[Device], inputs: HostInputs, request: BenchRequest, *,
                      accept_new_host_key=False, on_step: Callable[[str, str], None] | None = None,
                      on_tick: Callable[[str, str, int], None] | None = None) -> list[Outcome]:
     """Run the benchmark on every device in parallel; an Outcome per device, in order."""
-    with tempfile.TemporaryDirectory(prefix="edgekit-fleet-") as tmp:
-        inputs = prepare_inputs(models, Path(tmp), data=data, reference=reference,
-                                save_reference_to=save_reference_to, threads=threads)
-        outcomes = [Outcome(device) for device in devices]
-        cancel = Cancel()
+    outcomes = [Outcome(device) for device in devices]
+    cancel = Cancel()
 
-        def work(outcome: Outcome, done: threading.Event):
-            name = outcome.device.name
-            try:
-                outcome.result = bench_on_device(
-                    outcome.device, inputs, timing=timing, threads=threads, backend=backend,
-                    min_relative_accuracy=min_relative_accuracy, accept_new_host_key=accept_new_host_key,
-                    on_step=(lambda message: on_step(name, message)) if on_step else None,
-                    on_tick=(lambda model, count: on_tick(name, model, count)) if on_tick else None,
-                    cancel=cancel,
-                )
-            except EdgekitError as exc:
-                outcome.error = exc
-            except Exception as exc:  # a bug: keep it with this device, the others go on
-                outcome.error = EdgekitError(f"{name}: internal error: {type(exc).__name__}: {exc} (a bug in edgekit)")
-            finally:
-                done.set()
+    def work(outcome: Outcome, done: threading.Event):
+        name = outcome.device.name
+        try:
+            outcome.result = bench_on_device(
+                outcome.device, inputs, request, accept_new_host_key=accept_new_host_key,
+                on_step=(lambda message: on_step(name, message)) if on_step else None,
+                on_tick=(lambda model, count: on_tick(name, model, count)) if on_tick else None,
+                cancel=cancel,
+            )
+        except EdgekitError as exc:
+            outcome.error = exc
+        except Exception as exc:  # a bug: keep it with this device, the others go on
+            outcome.error = EdgekitError(f"{name}: internal error: {type(exc).__name__}: {exc} (a bug in edgekit)")
+        finally:
+            done.set()
 
-        done = [threading.Event() for _ in outcomes]
-        for outcome, flag in zip(outcomes, done):
-            threading.Thread(target=work, args=(outcome, flag), daemon=True, name=f"edgekit-{outcome.device.name}").start()
-        wait_all(done, cancel)
+    done = [threading.Event() for _ in outcomes]
+    for outcome, flag in zip(outcomes, done):
+        threading.Thread(target=work, args=(outcome, flag), daemon=True, name=f"edgekit-{outcome.device.name}").start()
+    wait_all(done, cancel)
     return outcomes
 
 
@@ -76,16 +68,12 @@ def wait_all(done: list[threading.Event], cancel: Cancel) -> None:
             try:
                 flag.wait(timeout=0.2)
             except KeyboardInterrupt:
+                _signals.handled()  # the devices are asked for their partial results
                 (cancel.force if cancel.stop.is_set() else cancel.stop).set()
 
 
-def fleet_report(outcomes: list[Outcome]) -> dict:
-    """The JSON of a fleet run (schema edgekit.fleet/1): each device's result or error."""
-    return {
-        "schema": FLEET_SCHEMA,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "devices": [o.to_dict() for o in outcomes],
-        "failed": [o.device.name for o in outcomes if o.error is not None],
-        "interrupted": any(o.result is not None and o.result.get("interrupted") for o in outcomes)
-        or any(o.error is not None and o.error.exit_code == 130 for o in outcomes),
-    }
+def fleet_result(outcomes: list[Outcome]) -> FleetResult:
+    """The fleet's result (schema edgekit.fleet/2): each device's result or error."""
+    interrupted = any(o.result is not None and o.result.interrupted for o in outcomes) or any(
+        o.error is not None and o.error.exit_code == 130 for o in outcomes)
+    return FleetResult(created=now(), devices=tuple(o.entry() for o in outcomes), interrupted=interrupted)

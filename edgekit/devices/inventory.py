@@ -18,6 +18,11 @@
 
 Both files are read; a device or group in the working folder's file replaces one of the same
 name in the user's file.
+
+An ssh config can run commands on this computer (ProxyCommand, Match exec, LocalCommand). So
+`[ssh] config` is honoured from the user's own file always, but from a working folder's
+edgekit.toml (a cloned repository's) only after `edgekit devices trust` has recorded that
+file's and its ssh config's SHA-256: changing either needs a new trust.
 """
 
 from __future__ import annotations
@@ -33,9 +38,11 @@ from ._toml import parse_toml
 
 LOCAL_FILE = "edgekit.toml"
 USER_FILE = "devices.toml"
+TRUST_FILE = "trusted-inventories.json"
 DEVICE_KEYS = ("host", "port", "profile", "python", "workdir", "connect_timeout", "command_timeout")
 TOP_KEYS = ("ssh", "devices", "groups")
 DEFAULT_WORKDIR = "~/.cache/edgekit"
+MAX_TIMEOUT_S = 24 * 3600.0
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _HOST = re.compile(r"^[^\s\x00-\x1f\x7f'\"`$;&|<>\\]+$")
 
@@ -61,8 +68,9 @@ class Device:
             raise BadInputError(f"device {self.name}: port must be 1-65535; received {self.port!r}")
         for key in ("connect_timeout", "command_timeout"):
             value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise BadInputError(f"device {self.name}: {key} must be a positive number of seconds; received {value!r}")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_TIMEOUT_S:
+                raise BadInputError(f"device {self.name}: {key} must be a number of seconds from 0 to "
+                                    f"{MAX_TIMEOUT_S:g} (exclusive of 0); received {value!r}")
         for key in ("python", "workdir"):
             if not isinstance(getattr(self, key), str) or not getattr(self, key).strip():
                 raise BadInputError(f"device {self.name}: {key} must be a non-empty string")
@@ -86,6 +94,11 @@ class Inventory:
     def names(self) -> list[str]:
         return sorted(self.devices)
 
+    def to_json(self) -> dict:
+        return {"schema": "edgekit.devices/1", "files": list(self.files),
+                "devices": [d.to_dict() for d in self.devices.values()],
+                "groups": {k: list(v) for k, v in self.groups.items()}}
+
 
 def user_config_dir() -> Path:
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
@@ -103,7 +116,7 @@ def load_inventory(cwd: str | os.PathLike | None = None) -> Inventory:
     devices, groups, ssh_config = {}, {}, None
     files = inventory_files(cwd)
     for path in files:
-        file_devices, file_groups, file_ssh = _read_file(path)
+        file_devices, file_groups, file_ssh = _read_file(path, local=path.name == LOCAL_FILE)
         devices.update(file_devices)
         groups.update(file_groups)
         ssh_config = file_ssh or ssh_config
@@ -117,16 +130,23 @@ def load_inventory(cwd: str | os.PathLike | None = None) -> Inventory:
     return Inventory(devices, groups, tuple(str(p) for p in files), ssh_config)
 
 
-def _read_file(path: Path):
+def _read_file(path: Path, local: bool = False):
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise BadInputError(f"cannot read the device inventory {path}: {exc}") from None
+        raise BadInputError(f"cannot read the device inventory {path}: {exc}") from exc
     data = parse_toml(text, f"the device inventory {path}")
     unknown = sorted(set(data) - set(TOP_KEYS))
     if unknown:
         raise BadInputError(f"{path}: unknown tables {', '.join(unknown)}; allowed: [ssh], [devices.NAME], [groups]")
     ssh_config = _ssh_config(data.get("ssh", {}), path)
+    if local and ssh_config is not None and not is_trusted(path, ssh_config):
+        raise UsageError(
+            f"{path} sets [ssh] config = {ssh_config}; an ssh config can run commands on this computer "
+            "(ProxyCommand, Match exec), so edgekit uses one from the working folder only after you have "
+            "read both files and run: edgekit devices trust; or move the [ssh] table to "
+            f"{user_config_dir() / USER_FILE}"
+        )
     devices = {}
     for name, entry in _table(data, "devices", path).items():
         devices[name] = _device(name, entry, path, ssh_config)
@@ -189,11 +209,14 @@ def parse_ssh_url(url: str, ssh_config: str | None = None) -> Device:
         parts = urllib.parse.urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise UsageError(f"cannot parse device {url!r}: {exc}; use ssh://user@host:port") from None
+        raise UsageError(f"cannot parse device {url!r}: {exc}; use ssh://user@host:port") from exc
     if parts.scheme != "ssh" or not parts.hostname or parts.path not in ("", "/") or parts.query or parts.fragment or parts.password:
         raise UsageError(f"cannot parse device {url!r}; use ssh://user@host or ssh://user@host:port")
     host = parts.hostname if parts.username is None else f"{urllib.parse.unquote(parts.username)}@{parts.hostname}"
-    return Device(name=url, host=host, port=port, ssh_config=ssh_config)
+    try:
+        return Device(name=url, host=host, port=port, ssh_config=ssh_config)
+    except BadInputError as exc:  # typed on the command line: a usage error, like an unparsable port
+        raise UsageError(f"{exc.message}; use ssh://user@host:port") from exc
 
 
 def resolve_devices(spec: str, inventory: Inventory) -> list[Device]:
@@ -201,7 +224,7 @@ def resolve_devices(spec: str, inventory: Inventory) -> list[Device]:
     found: dict[str, Device] = {}
     items = [item.strip() for item in spec.split(",")]
     if not all(items):
-        raise UsageError(f"--device {spec!r} has an empty name; separate names with single commas")
+        raise UsageError(f"`devices` {spec!r} has an empty name; separate names with single commas")
     for item in items:
         for device in _resolve_one(item, inventory):
             found.setdefault(device.name, device)
@@ -221,3 +244,62 @@ def _resolve_one(item: str, inventory: Inventory) -> list[Device]:
         f"unknown device {item!r}; known devices and groups: {known} (from {where}); "
         "add it to the inventory or use ssh://user@host:port"
     )
+
+
+def one_device(spec: str, inventory: Inventory | None = None) -> Device:
+    """The single device `spec` names (an inventory name or ssh:// address); a group or a
+    list is a usage error."""
+    devices = resolve_devices(spec, inventory if inventory is not None else load_inventory())
+    if len(devices) != 1:
+        raise UsageError(f"{spec!r} names {len(devices)} devices ({', '.join(d.name for d in devices)}); give one device")
+    return devices[0]
+
+
+# ---------------------------------------------------------------------------------------
+# Trusting a working folder's inventory
+
+
+def _digest(path: Path, ssh_config: str | None) -> str:
+    import hashlib
+
+    digest = hashlib.sha256(path.read_bytes())
+    if ssh_config is not None:
+        digest.update(b"\0" + Path(ssh_config).read_bytes())
+    return digest.hexdigest()
+
+
+def _trust_records() -> dict:
+    import json
+
+    try:
+        records = json.loads((user_config_dir() / TRUST_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return records if isinstance(records, dict) else {}
+
+
+def is_trusted(path: Path, ssh_config: str | None) -> bool:
+    try:
+        return _trust_records().get(str(path.resolve())) == _digest(path, ssh_config)
+    except OSError:
+        return False
+
+
+def trust_inventory(path: str | os.PathLike | None = None) -> dict:
+    """Record that the user has read `path` (default ./edgekit.toml) and its [ssh] config, so
+    that edgekit uses them; the record holds both files' SHA-256 and breaks when either changes."""
+    from .._files import atomic_write_text
+
+    path = Path(path) if path is not None else Path.cwd() / LOCAL_FILE
+    if not path.is_file():
+        raise BadInputError(f"no inventory to trust at {path}; pass the edgekit.toml to trust")
+    text = path.read_text(encoding="utf-8", errors="replace")
+    ssh_config = _ssh_config(parse_toml(text, f"the device inventory {path}").get("ssh", {}), path)
+    records = _trust_records() | {str(path.resolve()): _digest(path, ssh_config)}
+    folder = user_config_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    import json
+
+    atomic_write_text(folder / TRUST_FILE, json.dumps(records, indent=2) + "\n")
+    return {"schema": "edgekit.devices-trust/1", "file": str(path.resolve()), "ssh_config": ssh_config,
+            "sha256": records[str(path.resolve())], "record": str(folder / TRUST_FILE)}

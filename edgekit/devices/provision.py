@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 import uuid
 from pathlib import Path
 from typing import Callable
 
+from .._files import temp_folder
 from .inventory import Device
 from .remote import call_script, check_python, probe, push_files, remove_folder
 from .ssh import Connection
@@ -35,7 +35,7 @@ def check_device(device: Device, *, accept_new_host_key: bool = False) -> dict:
     """One round trip: machine facts, free disk and memory, and the runtime's state."""
     started = time.perf_counter()
     facts, runtime = probe(Connection(device, accept_new_host_key))
-    return {"device": device.to_dict(), "facts": facts, "runtime": runtime,
+    return {"schema": "edgekit.device-check/1", "device": device.to_dict(), "facts": facts, "runtime": runtime,
             "seconds": round(time.perf_counter() - started, 2)}
 
 
@@ -51,7 +51,7 @@ def setup_device(device: Device, *, wheels: Path | None = None, offline: bool = 
     target = target_for(info, device.name)
     cache = Path(wheels) if wheels else default_wheel_cache()
     step(f"runtime wheels for {target.describe()} ({'offline, ' if offline else ''}cache {cache})")
-    with tempfile.TemporaryDirectory(prefix="edgekit-setup-") as tmp:
+    with temp_folder("edgekit-setup-") as tmp:
         files = download_wheels(target, cache, offline) + [edgekit_wheel(Path(tmp))]
         record = runtime_record(files, target)
         installed = info["runtime"]
@@ -90,7 +90,7 @@ def same_wheels(installed: dict, record: dict) -> bool:
 
 def _summary(device, info, target, record, *, changed: bool, started: float) -> dict:
     return {
-        "device": device.to_dict(), "changed": changed, "workdir": info["workdir"], "site": info["site"],
+        "schema": "edgekit.device-setup/1", "device": device.to_dict(), "changed": changed, "workdir": info["workdir"], "site": info["site"],
         "target": target.to_dict(), "backend": record.get("backend"), "versions": record.get("versions"),
         "wheels": record.get("wheels"), "seconds": round(time.perf_counter() - started, 2),
     }

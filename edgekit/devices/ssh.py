@@ -207,12 +207,12 @@ def ssh_failure(stderr: str, device: Device, doing: str) -> DeviceError:
             f"{where}: the host key has CHANGED since it was recorded in known_hosts (a "
             "reinstalled device, or someone intercepting the connection); refused. If you "
             "trust the new key, remove the old one with: ssh-keygen -R HOST (as ssh names it), "
-            "then connect once with --accept-new-host-key"
+            "then connect once with `accept_new_host_key`"
         )
     if "Host key verification failed" in text or "No matching host key" in text:
         return DeviceError(
             f"{where}: its host key is not in known_hosts, so edgekit cannot tell it is the right "
-            "machine; check the fingerprint and connect once with ssh, or pass --accept-new-host-key"
+            "machine; check the fingerprint and connect once with ssh, or pass `accept_new_host_key`"
         )
     if "Permission denied" in text:
         return DeviceError(

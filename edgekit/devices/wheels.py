@@ -18,11 +18,11 @@ import io
 import shutil
 import subprocess
 import sys
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._files import temp_folder
 from ..errors import DeviceError, UsageError
 
 MIN_GLIBC = (2, 17)
@@ -105,18 +105,18 @@ def pip_download_argv(target: Target, dest: Path, cache: Path, offline: bool) ->
 def download_wheels(target: Target, cache: Path, offline: bool = False) -> list[Path]:
     """The runtime wheels for `target`, in `cache` (filled from PyPI unless offline)."""
     cache.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="edgekit-wheels-") as tmp:
+    with temp_folder("edgekit-wheels-") as tmp:
         dest = Path(tmp)
         failure = _pip(pip_download_argv(target, dest, cache, offline=True))
         if failure and not offline:
             failure = _pip(pip_download_argv(target, dest, cache, offline=False))
         if failure:
-            how = ("only the wheels already in the folder were used (--offline)" if offline
+            how = ("only the wheels already in the folder were used (`offline`)" if offline
                    else "check this computer's internet access")
             raise DeviceError(
                 f"cannot get the runtime wheels for {target.describe()} into {cache}: pip says: "
                 f"{failure}; {how}, or fill the folder on a connected computer with the same "
-                "edgekit and copy it here (--wheels DIR)"
+                "edgekit and copy it here (`wheels`)"
             )
         found = sorted(dest.glob("*.whl"))
         for wheel in found:

@@ -24,9 +24,13 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..runtime.tflite_file import ModelInfo, describe, read_tensor_data
+from ..errors import BadInputError, BoundError, EdgekitError, UsageError
+from ..report.format import fmt_bytes as format_bytes
+from ..runtime.tflite_file import ModelInfo, describe, flatbuffer_schema, read_tflite_file
 from . import ops as table
+from .limits import FIX_BATCH
 
+SCHEMA = "edgekit.edgetpu-check/1"
 TPU, CPU = "Edge TPU", "CPU"
 
 # Per-op statuses as edgetpu_compiler prints them in its "-s" table (seen in real logs).
@@ -50,7 +54,6 @@ EIGHT_BIT = frozenset({"int8", "uint8"})
 CONSTANT_OK = frozenset({"int8", "uint8", "int32"})  # weights 8-bit; biases and axes int32
 FIX_INT8 = "convert with --int8 --calib DATA (full-integer quantization, no float fallback)"
 FIX_IO = "convert with --int8 --io int8 (or --io uint8) so inputs and outputs stay integer"
-FIX_BATCH = "fix the batch with --batch 1 (and --input-shape for other unknown sizes)"
 
 
 def fix_segments(segments: int) -> str:
@@ -117,8 +120,8 @@ class CheckResult:
     fixes: tuple = ()
     warnings: tuple = field(default_factory=tuple)
 
-    def to_dict(self) -> dict:
-        data = asdict(self)
+    def to_json(self) -> dict:
+        data = {"schema": SCHEMA, **asdict(self)}
         data["ops"] = [op.to_dict() for op in self.ops]
         data["blockers"] = [b.to_dict() for b in self.blockers]
         data["fixes"] = list(self.fixes)
@@ -140,24 +143,16 @@ class CheckResult:
 def _read(model) -> tuple[bytes, str]:
     if isinstance(model, (bytes, bytearray, memoryview)):
         return bytes(model), "the model"
-    from ..report.inspect import read_tflite_file
-
     return read_tflite_file(Path(model)), str(model)
 
 
 def _builtin_codes() -> dict[str, int]:
-    from ..runtime.tflite_file import _schema
-
-    return {k: v for k, v in vars(_schema().BuiltinOperator).items() if not k.startswith("_")}
+    return {k: v for k, v in vars(flatbuffer_schema().BuiltinOperator).items() if not k.startswith("_")}
 
 
 def _activations(op, info: ModelInfo) -> list:
     """The op's non-constant input and output tensors."""
     return [info.tensors[t] for t in op.inputs + op.outputs if t >= 0 and not info.tensors[t].is_constant]
-
-
-def _dims_over_one(shape) -> int:
-    return sum(1 for d in shape if d > 1)
 
 
 def _macs(op, info: ModelInfo) -> int:
@@ -192,104 +187,11 @@ def _constant_inputs(op, info: ModelInfo) -> dict[int, int]:
     return found
 
 
-def _axes(data: bytes, info: ModelInfo, op, position: int, rank: int) -> list[int] | None:
-    if position >= len(op.inputs) or op.inputs[position] < 0:
-        return None
-    values = read_tensor_data(data, info.tensors[op.inputs[position]])
-    if values is None:
-        return None
-    return sorted({int(a) % rank for a in values.reshape(-1)}) if rank else []
-
-
-def _input_shape(op, info: ModelInfo, position: int = 0) -> tuple:
-    if position < len(op.inputs) and op.inputs[position] >= 0:
-        return info.tensors[op.inputs[position]].shape
-    return ()
-
-
-def _output_shape(op, info: ModelInfo) -> tuple:
-    return info.tensors[op.outputs[0]].shape if op.outputs and op.outputs[0] >= 0 else ()
-
-
 def _limitation(op, info: ModelInfo, data: bytes) -> tuple[str, str] | None:
-    """(reason, fix) when the op breaks one of Coral's known limitations for it."""
-    name, options = op.name, op.options
-    if name in ("AVERAGE_POOL_2D", "MAX_POOL_2D", "CONCATENATION") and options.get("fused_activation_function", 0):
-        return (
-            f"{name} has a fused activation; Coral: \"No fused activation function\"",
-            "apply the activation before the pooling/concatenation (for max pooling the "
-            "result is the same) so the converter does not fuse it",
-        )
-    if name in ("CONV_2D", "DEPTHWISE_CONV_2D"):
-        w, h = options.get("dilation_w_factor", 1), options.get("dilation_h_factor", 1)
-        if w != h:
-            return (f"{name} dilation differs in x ({w}) and y ({h})", "use the same dilation rate in x and y")
-    if name == "FULLY_CONNECTED":
-        if options.get("weights_format", 0) != 0:
-            return ("FULLY_CONNECTED weights are not in the default format", "convert with the default weights format")
-        shape = _output_shape(op, info)
-        if _dims_over_one(shape) > 1:
-            return (
-                f"FULLY_CONNECTED output {list(shape)} is not one-dimensional",
-                FIX_BATCH if shape[0] > 1 else "flatten before the Dense layer so that its output is [1, N]",
-            )
-    if name == "SOFTMAX":
-        shape = _input_shape(op, info)
-        if _dims_over_one(shape) > 1 or math.prod(shape or (0,)) > 16000:
-            return (
-                f"SOFTMAX input {list(shape)}: Coral supports only a 1-D input of at most 16,000 elements",
-                FIX_BATCH if shape and shape[0] > 1 else "apply softmax to a flat vector (flatten first) or on the host",
-            )
-    if name == "STRIDED_SLICE":
-        strides = read_tensor_data(data, info.tensors[op.inputs[3]]) if len(op.inputs) > 3 and op.inputs[3] >= 0 else None
-        if (strides is not None and (strides != 1).any()) or options.get("ellipsis_mask", 0) or options.get("new_axis_mask", 0):
-            return (
-                "STRIDED_SLICE with strides other than 1 or an ellipsis/new-axis mask",
-                "slice with strides of 1 and no ellipsis/new-axis (a plain slice)",
-            )
-    if name in ("MEAN", "SUM", "REDUCE_MAX", "REDUCE_MIN"):
-        rank = len(_input_shape(op, info))
-        axes = _axes(data, info, op, 1, rank)
-        if axes and 0 in axes and rank > 1:
-            return (f"{name} reduces the batch dimension", "reduce over the spatial/channel axes only")
-        if name == "MEAN" and axes and rank and axes[-1] == rank - 1 and _input_shape(op, info)[-1] % 4:
-            return (
-                "MEAN over the channels (z) with a channel count that is not a multiple of 4",
-                "use a multiple of 4 channels before the mean",
-            )
-    if name == "PAD":
-        pads = read_tensor_data(data, info.tensors[op.inputs[1]]) if len(op.inputs) > 1 else None
-        if pads is not None and pads.ndim == 2 and len(pads) > 1 and pads[0].any():
-            return ("PAD pads the batch dimension", "pad height/width/channels only")
-    if name == "SPLIT":
-        rank = len(_input_shape(op, info, 1))
-        axes = _axes(data, info, op, 0, rank)
-        if axes == [0] and rank > 1:
-            return ("SPLIT splits the batch dimension", "split along another axis")
-    if name == "PACK" and options.get("axis", 0) == 0 and len(_output_shape(op, info)) > 1:
-        return ("PACK packs along the batch dimension", "stack along another axis")
-    if name == "CONCATENATION":
-        constants = [t for t in op.inputs if t >= 0 and info.tensors[t].is_constant]
-        if constants:
-            values = read_tensor_data(data, info.tensors[constants[0]])
-            zero_pad = len(op.inputs) == 2 and len(constants) == 1 and values is not None and not values.any()
-            if not zero_pad:
-                return (
-                    "CONCATENATION with a constant input that is not a single all-zero tensor",
-                    "concatenate activations only (a constant input may only be zero padding)",
-                )
-    if name == "PRELU" and len(op.inputs) > 1 and op.inputs[1] >= 0:
-        alpha = info.tensors[op.inputs[1]].shape
-        if _dims_over_one(alpha) > 1:
-            return (
-                f"PRELU alpha {list(alpha)} is not 1-dimensional",
-                "share PReLU parameters over height and width (Keras shared_axes=[1, 2])",
-            )
-    if name in ("RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR"):
-        for shape in (_input_shape(op, info), _output_shape(op, info)):
-            if len(shape) > 3 and any(d > 1 for d in shape[:-3]):
-                return (f"{name} input/output is not 3-dimensional", "resize one image at a time (batch 1)")
-    return None
+    """(reason, fix) when the op breaks one of Coral's known limitations for it (the check
+    attached to its row of the table, `ops.SUPPORTED`)."""
+    row = table.SUPPORTED.get(op.name)
+    return None if row is None or row.check is None else row.check(op, info, data)
 
 
 def _dtype_problem(op, info: ModelInfo) -> tuple[str, str] | None:
@@ -419,9 +321,27 @@ def _model_failure(info: ModelInfo) -> tuple[str, Blocker] | None:
 
 def _note(op) -> str | None:
     row = table.SUPPORTED.get(op.name)
-    if op.name in ("RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR") and row:
-        return f"Coral: {row.limitation}"
-    return None
+    return f"Coral: {row.limitation}" if row is not None and row.note else None
+
+
+def check_min_mapped(min_mapped: float | None) -> None:
+    if min_mapped is not None and not 0.0 <= min_mapped <= 1.0:
+        raise UsageError(f"`min_mapped` takes a fraction between 0 and 1; received {min_mapped}")
+
+
+def mapped_error(check: CheckResult, min_mapped: float | None) -> EdgekitError | None:
+    """The error a check ends with: a compile predicted to fail (exit 3: the model, as it is,
+    cannot be compiled), or fewer ops than `min_mapped` (a fraction) on the Edge TPU (exit 5)."""
+    check_min_mapped(min_mapped)
+    if check.failure is not None:
+        fix = f"; {check.fixes[0]}" if check.fixes else ""
+        return BadInputError(f"{check.source}: the Edge TPU compile is predicted to fail: {check.failure}{fix}")
+    if min_mapped is None or check.mapped_fraction >= min_mapped:
+        return None
+    return BoundError(
+        f"{check.tpu_ops} of {len(check.ops)} ops ({check.mapped_fraction:.0%}) are predicted on the Edge TPU, "
+        f"below `min_mapped` {min_mapped:g}; apply the fixes listed above"
+    )
 
 
 def check_edgetpu(model, *, multiple_subgraphs: bool = False, source: str | None = None) -> CheckResult:
@@ -561,12 +481,3 @@ def _count_runs(predictions) -> int:
             runs += 1
         previous = p.where
     return runs
-
-
-def format_bytes(n: int | None) -> str:
-    """Bytes as the compiler prints them: B, KiB or MiB with two decimals."""
-    if n is None:
-        return "-"
-    if n < 1024:
-        return f"{n} B"
-    return f"{n / 1024:.2f} KiB" if n < 2**20 else f"{n / 2**20:.2f} MiB"

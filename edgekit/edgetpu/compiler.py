@@ -13,28 +13,29 @@ itself: the bytes written are exactly the compiler's output.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .._files import atomic_write_bytes, atomic_write_text, check_writable, output_folder, sha256_file
+from .._files import check_outputs, output_folder, sha256_file, temp_folder
+from ..artifact import Manifest, RecipeRecord, SizeInfo, SourceInfo, TensorSpec, package_versions, to_json, write_artifact
+from ..artifact.manifest import now
 from ..errors import BadInputError, MissingDependencyError, UsageError
-from ..report.inspect import read_tflite_file
-from ..runtime.tflite_file import describe, read_manifest_bytes
+from ..runtime.model import find_manifest
+from ..runtime.tflite_file import describe, read_tflite_file
 from .check import FAIL_NOT_QUANTIZED, TPU, CheckResult, check_edgetpu
 from .log import CompilerLog, parse_compiler_output
 
 ENV_COMPILER = "EDGEKIT_EDGETPU_COMPILER"
 COMPILER_NAME = "edgetpu_compiler"
 RECIPE = "int8-edgetpu"
+SCHEMA = "edgekit.edgetpu-compile/1"
 DEFAULT_TIMEOUT = 300.0
 MAX_LOG_CHARS = 65536
 INSTALL = (
@@ -93,8 +94,9 @@ class CompileResult:
     def path(self) -> Path:
         return self.paths[0]
 
-    def to_dict(self) -> dict:
+    def to_json(self) -> dict:
         return {
+            "schema": SCHEMA,
             "paths": [str(p) for p in self.paths],
             "manifests": [str(p) for p in self.manifest_paths],
             "compiler": self.compiler,
@@ -103,7 +105,7 @@ class CompileResult:
             "compiled": self.log.to_dict(),
             "comparison": self.comparison,
             "warnings": list(self.warnings),
-            "check": self.check.to_dict(),
+            "check": self.check.to_json(),
         }
 
 
@@ -190,7 +192,7 @@ def _check_options(segments, timeout, min_runtime_version) -> int:
 def output_paths(model: Path, output: Path | None, segments: int) -> list[Path]:
     """NAME_edgetpu.tflite beside the model (or in -o DIR, or -o FILE.tflite); with N
     segments NAME_segment_I_of_N_edgetpu.tflite, the compiler's own names."""
-    folder = output_folder(output, model.parent, segments, f"--segments {segments}")
+    folder = output_folder(output, model.parent, segments, f"`segments` {segments}")
     if folder is None:
         return [output]
     if segments == 1:
@@ -208,7 +210,7 @@ def _failure_message(model: Path, code: int | None, log: CompilerLog, output: st
     if code is None:
         return (
             f"{COMPILER_NAME} did not finish {model.name} within {timeout:g} s and was stopped; "
-            "nothing was written; allow more time (--timeout) or compile a smaller model"
+            "nothing was written; allow more time (`timeout`) or compile a smaller model"
         )
     reason = "; ".join(log.errors)
     if not reason:
@@ -261,70 +263,52 @@ def compare(check: CheckResult, log: CompilerLog) -> dict:
 # manifests
 
 
-def _io_specs(tensors) -> list[dict]:
-    return [
-        {"name": t.name, "shape": list(t.shape), "dtype": t.dtype,
-         "scale": t.scales[0] if len(t.scales) == 1 else (list(t.scales) or None),
-         "zero_point": t.zero_points[0] if len(t.zero_points) == 1 else (list(t.zero_points) or None)}
+def _io_specs(tensors) -> tuple[TensorSpec, ...]:
+    return tuple(
+        TensorSpec(t.name, t.index, tuple(t.shape), t.dtype, t.scales[0] if t.scales else None,
+                   t.zero_points[0] if t.zero_points else None)
         for t in tensors
-    ]
-
-
-def _base_manifest(model: Path, data: bytes) -> dict | None:
-    """The int8 model's own manifest: embedded, else its sidecar .json."""
-    manifest = read_manifest_bytes(data, str(model))
-    if manifest is None and model.with_suffix(".json").is_file():
-        try:
-            manifest = json.loads(model.with_suffix(".json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            manifest = None
-    return manifest if isinstance(manifest, dict) else None
+    )
 
 
 def _manifest(model: Path, data: bytes, compiled: Path, compiled_bytes: bytes, segment: int,
-              parts: dict) -> dict:
+              parts: dict) -> Manifest:
     """The manifest of one compiled file: the int8 model's (source, preprocessing, labels,
     calibration) with recipe int8-edgetpu and the compiler's parsed results."""
-    from ..convert.manifest import build_manifest, jsonable
-
-    base = _base_manifest(model, data) or {}
+    base, _ = find_manifest(data, model, str(model))
     info = describe(compiled_bytes, str(compiled))
     custom_ops = sum(1 for op in info.ops if op.name == "CUSTOM" and op.custom_code == "edgetpu-custom-op")
-    io = (base.get("recipe") or {}).get("io") or (info.inputs[0].dtype if info.inputs else None)
+    io = base.recipe.io if base is not None else (info.inputs[0].dtype if info.inputs else "int8")
     log: CompilerLog = parts["log"]
     report = log.segments[segment] if segment < len(log.segments) else None
-    manifest = build_manifest(
-        source=base.get("source") or {"file": model.name},
-        recipe={"name": RECIPE, "io": io, "weights": "int8", "activations": "int8"},
-        inputs=_io_specs(info.inputs),
-        outputs=_io_specs(info.outputs),
-        preprocessing=base.get("preprocessing"),
-        labels=base.get("labels"),
-        calibration=base.get("calibration"),
-        size={"bytes": len(compiled_bytes), "int8_bytes": len(data),
-              "ratio_vs_int8": round(len(compiled_bytes) / len(data), 4)},
-        conversion_seconds=parts["seconds"],
+    float32_bytes = base.size.float32_size_bytes if base is not None else None
+    return Manifest(
+        created=now(), versions=package_versions(),
+        source=base.source if base is not None else SourceInfo(model.name),
+        recipe=RecipeRecord(RECIPE, io, "int8", "int8", "edgetpu_compiler"),
+        inputs=_io_specs(info.inputs), outputs=_io_specs(info.outputs),
+        preprocessing=None if base is None else base.preprocessing, labels=None if base is None else base.labels,
+        calibration=None if base is None else base.calibration,
+        size=SizeInfo(len(compiled_bytes), float32_bytes,
+                      round(len(compiled_bytes) / float32_bytes, 4) if float32_bytes else None),
+        conversion_s=round(parts["seconds"], 3),
         verification=None,  # not measured: running the compiled model needs an Edge TPU
+        derived_from=to_json({"file": model.name, "sha256": sha256_file(model), "size_bytes": len(data),
+                              "recipe": None if base is None else base.recipe,
+                              "verification": None if base is None else base.verification}),
+        edgetpu=to_json({
+            "compiler": {"path": parts["compiler"], "version": log.version, "argv": parts["argv"]},
+            "segment": {"index": segment, "of": parts["segments"]},
+            "compiled": report.to_dict() if report else None,
+            "edgetpu_custom_ops_in_file": custom_ops,
+            "comparison": parts["comparison"],
+            "check": {k: v for k, v in parts["check"].to_json().items() if k not in ("ops", "schema")},
+            "warnings": list(parts["warnings"]),
+            "log": parts["output"][-MAX_LOG_CHARS:],
+        }),
+        note=("Compiled by edgetpu_compiler; edgekit did not run it on an Edge TPU (verification is "
+              "null). Run it with edgekit.runtime.load(path, delegate='edgetpu', device='usb')."),
     )
-    manifest["derived_from"] = {
-        "file": model.name, "sha256": sha256_file(model), "recipe": base.get("recipe"),
-        "verification": base.get("verification"),
-    }
-    manifest["edgetpu"] = jsonable({
-        "compiler": {"path": parts["compiler"], "version": log.version, "argv": parts["argv"]},
-        "segment": {"index": segment, "of": parts["segments"]},
-        "compiled": report.to_dict() if report else None,
-        "edgetpu_custom_ops_in_file": custom_ops,
-        "comparison": parts["comparison"],
-        "check": {k: v for k, v in parts["check"].to_dict().items() if k != "ops"},
-        "warnings": list(parts["warnings"]),
-        "log": parts["output"][-MAX_LOG_CHARS:],
-    })
-    manifest["note"] = (
-        "Compiled by edgetpu_compiler; edgekit did not run it on an Edge TPU (verification is "
-        "null). Run it with edgekit.runtime.load(path, delegate='edgetpu', device='usb')."
-    )
-    return manifest
 
 
 # ---------------------------------------------------------------------------------------
@@ -360,7 +344,7 @@ def compile_edgetpu(
     data = read_tflite_file(path)
     out_paths = output_paths(path, Path(output) if output is not None else None, segments)
     manifest_paths = [p.with_suffix(".json") for p in out_paths]
-    check_writable(out_paths + manifest_paths, force)
+    check_outputs(out_paths + manifest_paths, force, inputs=[path])
     check = check_edgetpu(data, multiple_subgraphs=multiple_subgraphs, source=str(path))
     if on_check is not None:
         on_check(check)
@@ -376,7 +360,7 @@ def compile_edgetpu(
     try:
         exe = find_compiler(compiler)
     except CompilerNotFoundError as exc:
-        raise CompilerNotFoundError(exc.message, check) from None
+        raise CompilerNotFoundError(exc.message, check) from exc
 
     argv = _argv(exe, segments, search_delegate, multiple_subgraphs, min_runtime_version)
     log, text, compiled, seconds = _run_compiler(argv, path, segments, timeout, check)
@@ -389,11 +373,8 @@ def compile_edgetpu(
         _manifest(path, data, out, content, i, parts)
         for i, (out, content) in enumerate(zip(out_paths, compiled))
     ]
-    for out, content in zip(out_paths, compiled):
-        atomic_write_bytes(out, content)  # byte for byte what the compiler wrote
-    for out, manifest_path, manifest in zip(out_paths, manifest_paths, manifests):
-        manifest["artifact"] = {"file": out.name, "sha256": sha256_file(out), "bytes": out.stat().st_size}
-        atomic_write_text(manifest_path, json.dumps(manifest, indent=2, allow_nan=False) + "\n")
+    for out, content, manifest in zip(out_paths, compiled, manifests):
+        write_artifact(out, content, manifest, embed_manifest=False)  # byte for byte the compiler's output
     return CompileResult(
         paths=tuple(out_paths), manifest_paths=tuple(manifest_paths), compiler=str(exe),
         argv=tuple(parts["argv"]), seconds=seconds, check=check, log=log,
@@ -418,7 +399,7 @@ def _argv(exe: Path, segments: int, search_delegate: bool, multiple_subgraphs: b
 def _run_compiler(argv: list[str], path: Path, segments: int, timeout: float, check: CheckResult):
     """(log, output text, compiled bytes per segment, seconds); CompileError on any failure.
     The compiler writes into a temporary folder that is removed whatever happens."""
-    with tempfile.TemporaryDirectory(prefix="edgekit-edgetpu-") as tmp:
+    with temp_folder("edgekit-edgetpu-") as tmp:
         out_dir = Path(tmp) / "out"  # the compiler names its outputs after the input file
         out_dir.mkdir()
         started = time.perf_counter()
@@ -446,7 +427,7 @@ def _run_compiler(argv: list[str], path: Path, segments: int, timeout: float, ch
             describe(content, name.name)
         except BadInputError as exc:
             raise CompileError(f"{COMPILER_NAME} wrote {name.name}, which is not a valid TFLite file "
-                               f"({exc.message}); nothing was written", check, log, text) from None
+                               f"({exc.message}); nothing was written", check, log, text) from exc
     return log, text, compiled, seconds
 
 

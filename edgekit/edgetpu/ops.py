@@ -21,6 +21,9 @@ Sources (see devices/coral/README.md for the full list):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
+
+from . import limits
 
 ON_CHIP_BYTES = 8 * 1024 * 1024  # "roughly 8 MB of SRAM" (Coral: compiler, parameter caching)
 LAST_COMPILER = "16.0"
@@ -37,47 +40,47 @@ class OpSupport:
     name: str  # TFLite builtin operator, as in the flatbuffer
     coral_name: str  # the name in Coral's table
     limitation: str = ""  # Coral's "Known limitations" text
+    # (op, ModelInfo, file bytes) -> (reason, fix) when the op breaks the limitation
+    check: Callable | None = None
+    note: bool = False  # the limitation is a caveat to show even when the op maps
 
 
 _TABLE = [
     OpSupport("ADD", "Add"),
-    OpSupport("AVERAGE_POOL_2D", "AveragePool2d", "No fused activation function."),
+    OpSupport("AVERAGE_POOL_2D", "AveragePool2d", "No fused activation function.", limits.no_fused_activation),
     OpSupport(
         "CONCATENATION", "Concatenation",
         "No fused activation function. If any input is a compile-time constant tensor, there "
         "must be only 2 inputs, and this constant tensor must be all zeroes (effectively, a "
-        "zero-padding op).",
-    ),
-    OpSupport("CONV_2D", "Conv2d", "Must use the same dilation in x and y dimensions."),
-    OpSupport("DEPTHWISE_CONV_2D", "DepthwiseConv2d", "Must use the same dilation in x and y dimensions."),
+        "zero-padding op).", limits.concatenation),
+    OpSupport("CONV_2D", "Conv2d", "Must use the same dilation in x and y dimensions.", limits.same_dilation),
+    OpSupport("DEPTHWISE_CONV_2D", "DepthwiseConv2d", "Must use the same dilation in x and y dimensions.",
+              limits.same_dilation),
     OpSupport("EXPAND_DIMS", "ExpandDims"),
     OpSupport(
         "FULLY_CONNECTED", "FullyConnected",
         "Only the default format is supported for fully-connected weights. Output tensor is "
-        "one-dimensional.",
-    ),
+        "one-dimensional.", limits.fully_connected),
     OpSupport("L2_NORMALIZATION", "L2Normalization"),
     OpSupport("LOGISTIC", "Logistic"),
     OpSupport("UNIDIRECTIONAL_SEQUENCE_LSTM", "LSTM", "Unidirectional LSTM only."),
     OpSupport("MAXIMUM", "Maximum"),
-    OpSupport("MAX_POOL_2D", "MaxPool2d", "No fused activation function."),
+    OpSupport("MAX_POOL_2D", "MaxPool2d", "No fused activation function.", limits.no_fused_activation),
     OpSupport(
         "MEAN", "Mean",
-        "No reduction in batch dimension. If a z-reduction, the z-dimension must be multiple of 4.",
-    ),
+        "No reduction in batch dimension. If a z-reduction, the z-dimension must be multiple of 4.", limits.mean),
     OpSupport("MINIMUM", "Minimum"),
     OpSupport("MUL", "Mul"),
-    OpSupport("PACK", "Pack", "No packing in batch dimension."),
-    OpSupport("PAD", "Pad", "No padding in batch dimension."),
+    OpSupport("PACK", "Pack", "No packing in batch dimension.", limits.pack),
+    OpSupport("PAD", "Pad", "No padding in batch dimension.", limits.pad),
     OpSupport(
         "PRELU", "PReLU",
         "Alpha must be 1-dimensional (only the innermost dimension can be >1 size). If using "
         "Keras PReLU with 4D input (batch, height, width, channels), then shared_axes must be "
-        "[1,2] so each filter has only one set of parameters.",
-    ),
+        "[1,2] so each filter has only one set of parameters.", limits.prelu),
     OpSupport("QUANTIZE", "Quantize"),
-    OpSupport("REDUCE_MAX", "ReduceMax", "Cannot operate on the batch dimension."),
-    OpSupport("REDUCE_MIN", "ReduceMin", "Cannot operate on the batch dimension."),
+    OpSupport("REDUCE_MAX", "ReduceMax", "Cannot operate on the batch dimension.", limits.no_batch_reduction),
+    OpSupport("REDUCE_MIN", "ReduceMin", "Cannot operate on the batch dimension.", limits.no_batch_reduction),
     OpSupport("RELU", "ReLU"),
     OpSupport("RELU6", "ReLU6"),
     OpSupport("RELU_N1_TO_1", "ReLUN1To1"),
@@ -85,26 +88,23 @@ _TABLE = [
     OpSupport(
         "RESIZE_BILINEAR", "ResizeBilinear",
         "Input/output is a 3-dimensional tensor. Depending on input/output size, this "
-        "operation may not be mapped to the Edge TPU to avoid loss in precision.",
-    ),
+        "operation may not be mapped to the Edge TPU to avoid loss in precision.", limits.resize, note=True),
     OpSupport(
         "RESIZE_NEAREST_NEIGHBOR", "ResizeNearestNeighbor",
         "Input/output is a 3-dimensional tensor. Depending on input/output size, this "
-        "operation may not be mapped to the Edge TPU to avoid loss in precision.",
-    ),
+        "operation may not be mapped to the Edge TPU to avoid loss in precision.", limits.resize, note=True),
     OpSupport("RSQRT", "Rsqrt"),
     OpSupport("SLICE", "Slice"),
-    OpSupport("SOFTMAX", "Softmax", "Supports only 1-D input tensor with a max of 16,000 elements."),
+    OpSupport("SOFTMAX", "Softmax", "Supports only 1-D input tensor with a max of 16,000 elements.", limits.softmax),
     OpSupport("SPACE_TO_DEPTH", "SpaceToDepth"),
-    OpSupport("SPLIT", "Split", "No splitting in batch dimension."),
+    OpSupport("SPLIT", "Split", "No splitting in batch dimension.", limits.split),
     OpSupport("SQUEEZE", "Squeeze"),
     OpSupport(
         "STRIDED_SLICE", "StridedSlice",
         "Supported only when all strides are equal to 1 (that is, effectively a Stride op), "
-        "and with ellipsis-axis-mask == 0, and new-axis-max == 0.",
-    ),
+        "and with ellipsis-axis-mask == 0, and new-axis-max == 0.", limits.strided_slice),
     OpSupport("SUB", "Sub"),
-    OpSupport("SUM", "Sum", "Cannot operate on the batch dimension."),
+    OpSupport("SUM", "Sum", "Cannot operate on the batch dimension.", limits.no_batch_reduction),
     OpSupport("SQUARED_DIFFERENCE", "Squared-difference"),
     OpSupport("TANH", "Tanh"),
     OpSupport("TRANSPOSE", "Transpose"),

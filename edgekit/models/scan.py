@@ -30,6 +30,12 @@ CODE_LAYERS = {
     "TorchModuleWrapper": "unpickles a PyTorch module",
     "JaxLayer": "wraps arbitrary JAX functions",
     "FlaxLayer": "wraps an arbitrary Flax module",
+    "__lambda__": "is a serialized Python lambda (bytecode that runs on load)",
+}
+# Functions a config may name that switch Keras' own protections off.
+UNSAFE_NAMES = {
+    "enable_unsafe_deserialization": "turns off Keras' safe_mode for the whole process",
+    "keras.config.enable_unsafe_deserialization": "turns off Keras' safe_mode for the whole process",
 }
 MAX_MEMBERS = 10_000
 MAX_TOTAL_BYTES = 8 * 2**30
@@ -37,7 +43,7 @@ MAX_RATIO = 200  # uncompressed / compressed, per member larger than 1 MiB
 FILE_KEYS = {"vocabulary", "filepath", "file_path", "path", "vocabulary_path", "idf_weights", "filename"}
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 _WINDOWS_PATH = re.compile(r"^[a-zA-Z]:[\\/]")
-_TRUST = "if you trust this file, pass --trust-model"
+_TRUST = "if you trust this file, pass `trust_model`"
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,7 @@ def scan_keras_zip(path: Path, allowed_custom: set[str]) -> ScanReport:
                 raise BadInputError(f"{path.name} is a zip without config.json: not a Keras 3 model file")
             raw = archive.read("config.json")
     except zipfile.BadZipFile as exc:
-        raise BadInputError(f"{path.name} is not a valid .keras file ({exc}); re-save it with model.save()") from None
+        raise BadInputError(f"{path.name} is not a valid .keras file ({exc}); re-save it with model.save()") from exc
     return _scan_config(path, "keras", _parse_json(path, raw), allowed_custom)
 
 
@@ -86,10 +92,15 @@ def _check_members(path: Path, infos) -> None:
 
 
 def _parse_json(path: Path, raw) -> dict:
+    if not isinstance(raw, (str, bytes, bytearray)):
+        raise BadInputError(f"{path.name}: the stored model config is a {type(raw).__name__}, not JSON text; "
+                            "this is not a Keras model file")
     try:
         config = json.loads(raw)
+    except RecursionError as exc:
+        raise BadInputError(f"{path.name}: the stored model config is nested too deeply to be a model") from exc
     except (ValueError, UnicodeDecodeError) as exc:
-        raise BadInputError(f"{path.name}: the stored model config is not valid JSON ({exc})") from None
+        raise BadInputError(f"{path.name}: the stored model config is not valid JSON ({exc})") from exc
     if not isinstance(config, dict):
         raise BadInputError(f"{path.name}: the stored model config is not a JSON object")
     return config
@@ -98,16 +109,16 @@ def _parse_json(path: Path, raw) -> dict:
 def scan_h5(path: Path, allowed_custom: set[str]) -> ScanReport:
     try:
         import h5py
-    except ImportError:
+    except ImportError as exc:
         from ..errors import MissingDependencyError
 
-        raise MissingDependencyError('reading .h5 models needs h5py: pip install "edgekit[convert]"') from None
+        raise MissingDependencyError('reading .h5 models needs h5py: pip install "edgekit[convert]"') from exc
     try:
         with h5py.File(path, "r") as handle:
             _check_h5_links(path, handle, h5py)
             raw = handle.attrs.get("model_config")
     except OSError as exc:
-        raise BadInputError(f"{path.name} is not a readable HDF5 file ({exc})") from None
+        raise BadInputError(f"{path.name} is not a readable HDF5 file ({exc})") from exc
     if raw is None:
         raise BadInputError(
             f"{path.name} holds no model_config: it is a weights-only .h5, not a model; save the "
@@ -146,7 +157,13 @@ def _scan_config(path: Path, fmt: str, config: dict, allowed_custom: set[str]) -
     return ScanReport(str(path), fmt, len(classes), tuple(sorted(set(classes))))
 
 
-def _walk(path: Path, node, allowed: set[str], classes: list[str], where: str) -> None:
+MAX_CONFIG_DEPTH = 256  # nested models and layer configs stay far below this
+
+
+def _walk(path: Path, node, allowed: set[str], classes: list[str], where: str, depth: int = 0) -> None:
+    if depth > MAX_CONFIG_DEPTH:
+        raise BadInputError(f"{path.name}: the stored model config is nested more than {MAX_CONFIG_DEPTH} levels; "
+                            "this is not a model edgekit loads")
     if isinstance(node, dict):
         if "class_name" in node and isinstance(node.get("class_name"), str):
             _check_class(path, node, allowed, where)
@@ -156,13 +173,13 @@ def _walk(path: Path, node, allowed: set[str], classes: list[str], where: str) -
             if isinstance(value, str):
                 _check_string(path, key, value, where)
             else:
-                _walk(path, value, allowed, classes, where)
+                _walk(path, value, allowed, classes, where, depth + 1)
     elif isinstance(node, list):
         for item in node:
             if isinstance(item, str):
                 _check_string(path, "", item, where)
             else:
-                _walk(path, item, allowed, classes, where)
+                _walk(path, item, allowed, classes, where, depth + 1)
 
 
 def _layer_name(node: dict) -> str | None:
@@ -183,12 +200,14 @@ def _check_class(path: Path, node: dict, allowed: set[str], where: str) -> None:
         raise _refuse(
             path,
             f"{label} comes from module {module!r}, outside Keras; pass the module that defines it with "
-            "--custom-objects",
+            "`custom_objects`",
         )
 
 
 def _check_string(path: Path, key: str, value: str, where: str) -> None:
     text = value.strip()
+    if text in UNSAFE_NAMES:
+        raise _refuse(path, f"layer {where or '?'!r} refers to {text!r}, which {UNSAFE_NAMES[text]}")
     looks_like_path = text.startswith(("/", "~")) or _WINDOWS_PATH.match(text) or "../" in text or "..\\" in text
     if _URL.match(text) or looks_like_path or (key in FILE_KEYS and text):
         raise _refuse(

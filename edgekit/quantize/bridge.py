@@ -15,7 +15,7 @@ import inspect
 import numpy as np
 
 from .. import _tf
-from ..errors import BadInputError
+from ..errors import BadInputError, one_line
 
 SUPPORTED_LAYERS = (
     "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Dense", "BatchNormalization", "ReLU",
@@ -34,7 +34,7 @@ _BASE_LAYER_KEYS = {
     "name", "trainable", "dtype", "dynamic", "input_dim", "input_shape", "batch_input_shape",
     "batch_size", "weights", "activity_regularizer", "autocast", "implementation",
 }
-_FALLBACK = "convert it with post-training --int8 instead"
+_FALLBACK = "convert it with the post-training int8 recipe instead"
 
 
 def _unsupported(name: str, class_name: str) -> BadInputError:
@@ -207,8 +207,8 @@ class _Builder:
         except (TypeError, ValueError) as exc:
             raise BadInputError(
                 f"QAT: layer {entry['config']['name']!r} ({class_name}) cannot be rebuilt in "
-                f"Keras 2: {' '.join(str(exc).split())[:200]}; {_FALLBACK}"
-            ) from None
+                f"Keras 2: {one_line(str(exc), 200)}; {_FALLBACK}"
+            ) from exc
         self.made[id(source)] = (source, layer)
         return layer
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import _tf
 from ..data import Dataset, load_data
-from ..errors import BadInputError, DeviceError, UsageError
+from ..errors import BadInputError, DeviceError, UsageError, one_line
 from . import bridge
 
 STRATEGIES = ("default", "mirrored", "multiworker")
@@ -46,6 +46,8 @@ class QatSettings:
     strategy: str = "default"
     patience: int = 2
     seed: int = 0
+    train_name: str | None = None  # what manifests call `train_data` (default: the spec itself)
+    val_name: str | None = None  # what manifests call `val_data`
 
     def __post_init__(self):
         for name in ("train_data", "val_data"):  # paths are kept as text (the manifest is JSON)
@@ -54,23 +56,35 @@ class QatSettings:
                 object.__setattr__(self, name, os.fspath(value))
         if not self.train_data:
             raise UsageError(
-                "--qat needs --train-data: an image folder with one subfolder per class, an "
-                ".npz with x and y, or 'digits'"
+                "quantization-aware training needs `train_data`: an image folder with one subfolder "
+                "per class, an .npz with x and y, or 'digits'"
             )
-        for name, value in (("--epochs", self.epochs), ("--batch-size", self.batch_size),
-                            ("patience", self.patience)):
+        for name in ("epochs", "batch_size", "patience"):
+            value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise UsageError(f"{name} must be a positive whole number; received {value!r}")
+                raise UsageError(f"`{name}` must be a positive whole number; received {value!r}")
         if not (isinstance(self.learning_rate, (int, float)) and 0 < self.learning_rate < 1):
             raise UsageError(
-                f"--learning-rate must be between 0 and 1 (fine-tuning uses small rates such as "
+                f"`learning_rate` must be between 0 and 1 (fine-tuning uses small rates such as "
                 f"3e-5); received {self.learning_rate!r}"
             )
         if self.strategy not in STRATEGIES:
-            raise UsageError(f"--strategy {self.strategy!r} is unknown; allowed: {', '.join(STRATEGIES)}")
+            raise UsageError(f"`strategy` {self.strategy!r} is unknown; allowed: {', '.join(STRATEGIES)}")
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def settings_from_options(enabled: bool, **given) -> QatSettings | None:
+    """QatSettings when QAT is `enabled` (options left at None take their defaults); any
+    fine-tuning option without QAT is a usage error naming it."""
+    chosen = {name: value for name, value in given.items() if value is not None}
+    if not enabled:
+        if chosen:
+            names = ", ".join(f"`{name}`" for name in chosen)
+            raise UsageError(f"{names} apply to quantization-aware training; add `qat`")
+        return None
+    return QatSettings(chosen.pop("train_data", ""), **chosen)
 
 
 @dataclass(frozen=True)
@@ -90,7 +104,7 @@ def start_strategy(name: str):
     """The tf.distribute strategy for `name`. Call it before TensorFlow runs anything else:
     MultiWorkerMirroredStrategy configures collective ops, which only works at start-up."""
     if name not in STRATEGIES:
-        raise UsageError(f"--strategy {name!r} is unknown; allowed: {', '.join(STRATEGIES)}")
+        raise UsageError(f"`strategy` {name!r} is unknown; allowed: {', '.join(STRATEGIES)}")
     if name == "multiworker":
         _check_tf_config()
     tf = _tf.tensorflow()
@@ -101,9 +115,9 @@ def start_strategy(name: str):
             return tf.distribute.MultiWorkerMirroredStrategy()
     except RuntimeError as exc:
         raise UsageError(
-            f"--strategy {name} cannot start: {' '.join(str(exc).split())[:200]}; start it "
+            f"`strategy` {name} cannot start: {one_line(str(exc), 200)}; start it "
             "before TensorFlow runs anything else in the process (a fresh `edgekit convert`)"
-        ) from None
+        ) from exc
     return tf.distribute.get_strategy()
 
 
@@ -111,7 +125,7 @@ def _check_tf_config() -> dict:
     raw = os.environ.get("TF_CONFIG")
     if not raw:
         raise UsageError(
-            "--strategy multiworker needs the TF_CONFIG environment variable on every worker, "
+            "`strategy` multiworker needs the TF_CONFIG environment variable on every worker, "
             'e.g. {"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": '
             '"worker", "index": 0}}'
         )
@@ -120,11 +134,11 @@ def _check_tf_config() -> dict:
         workers = config["cluster"]["worker"]
         task = config["task"]
         int(task["index"]), str(task["type"])  # both must be present
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError) as exc:
         raise UsageError(
             f"TF_CONFIG is not a valid cluster description ({raw[:120]!r}); it needs "
             '"cluster": {"worker": [...]} and "task": {"type": ..., "index": ...}'
-        ) from None
+        ) from exc
     if not isinstance(workers, list) or not workers:
         raise UsageError("TF_CONFIG lists no workers; give cluster.worker as a list of host:port")
     return config
@@ -166,15 +180,15 @@ def load_training_data(settings: QatSettings, input_shape, classes: int,
                        prep_args: dict | None = None) -> tuple[Dataset, Dataset | None]:
     """(train, val) with labels that fit a classifier with `classes` outputs."""
     prep_args = prep_args or {}
-    train = load_data(settings.train_data, input_shape, role="training", **prep_args)
-    _check_labelled(train, "--train-data", classes)
+    train = load_data(settings.train_data, input_shape, role="training", name=settings.train_name, **prep_args)
+    _check_labelled(train, "`train_data`", classes)
     val = None
     if settings.val_data is not None:
-        val = load_data(settings.val_data, input_shape, role="validation", **prep_args)
-        _check_labelled(val, "--val-data", classes)
+        val = load_data(settings.val_data, input_shape, role="validation", name=settings.val_name, **prep_args)
+        _check_labelled(val, "`val_data`", classes)
         if train.class_names and val.class_names and train.class_names != val.class_names:
             raise BadInputError(
-                f"--train-data classes {list(train.class_names)} differ from --val-data classes "
+                f"`train_data` classes {list(train.class_names)} differ from `val_data` classes "
                 f"{list(val.class_names)}; labels would not line up: use the same class folders"
             )
     return train, val
@@ -206,7 +220,7 @@ def check_classifier(keras_model) -> int:
         raise BadInputError(
             f"QAT fine-tunes single-output classifiers (output shape (batch, classes)); "
             f"{keras_model.name!r} has output shape(s) {[tuple(o.shape) for o in outputs]}; "
-            "convert it with post-training --int8 instead"
+            "convert it with the post-training int8 recipe instead"
         )
     return int(shape[1])
 
@@ -239,11 +253,11 @@ def quantize_aware(tf_keras_model):
         with keras_q.quantize_scope({"Default8BitOutputQuantizeConfig": output_only}):
             return keras_q.quantize_apply(annotated)
     except (RuntimeError, ValueError, TypeError) as exc:
-        reason = " ".join(str(exc).split())[:300]
+        reason = one_line(str(exc), 300)
         raise BadInputError(
             f"QAT: tensorflow-model-optimization cannot quantize {tf_keras_model.name!r}: "
-            f"{reason}; convert it with post-training --int8 instead"
-        ) from None
+            f"{reason}; convert it with the post-training int8 recipe instead"
+        ) from exc
 
 
 RANGE_SAMPLES = 512
@@ -348,7 +362,7 @@ def fine_tune(
     step = on_step or (lambda message: None)
     tf, tfk = _tf.tensorflow(), _tf.tf_keras()
     bridge.check_bridgeable(keras_model)
-    classes = check_classifier(keras_model)
+    check_classifier(keras_model)
     step("QAT: rebuilding the model in Keras 2 (tf_keras)")
     plain = bridge.to_tf_keras(keras_model)
     check_x = (val if val is not None else train).x[:BRIDGE_CHECK_SAMPLES]
@@ -414,9 +428,9 @@ def _fit(tf, tfk, model, settings, train, val, step):
         reason = next((ln for ln in reversed(lines) if "abort" in ln.lower() or "down" in ln),
                       lines[-1] if lines else type(exc).__name__)
         raise DeviceError(
-            f"--strategy {settings.strategy}: fine-tuning lost contact with a worker "
+            f"`strategy` {settings.strategy}: fine-tuning lost contact with a worker "
             f"({reason[:200]}); restart the command on every worker"
-        ) from None
+        ) from exc
     seconds = time.perf_counter() - started
     stopped = bool(stopper is not None and stopper.stopped_epoch > 0)
     return history.history, seconds, stopped

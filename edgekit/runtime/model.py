@@ -8,50 +8,17 @@ already of the input dtype) costs little more than set_tensor / invoke / get_ten
 from __future__ import annotations
 
 import functools
-import json
-import os
 import re
-from dataclasses import asdict, dataclass
+import threading
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import BadInputError, MissingDependencyError
+from ..artifact import Manifest, SchemaError, TensorSpec, read_embedded, read_sidecar
+from ..errors import BadInputError, MissingDependencyError, one_line
+from .cpu import default_threads
 from .interpreter import make_interpreter
-from .tflite_file import check_tflite_bytes, read_manifest_bytes
-
-QUANTIZED_DTYPES = ("int8", "uint8", "int16")
-MANIFEST_SCHEMA_PREFIX = "edgekit.manifest"
-
-
-@dataclass(frozen=True)
-class TensorSpec:
-    """One model input or output as the interpreter sees it."""
-
-    name: str
-    index: int
-    shape: tuple
-    dtype: str
-    scale: float | None = None
-    zero_point: int | None = None
-
-    @property
-    def quantized(self) -> bool:
-        """True for an int8/uint8/int16 tensor with a scale (real = (q - zp) * scale)."""
-        return self.scale is not None and self.dtype in QUANTIZED_DTYPES
-
-    def to_dict(self) -> dict:
-        data = asdict(self)
-        data["shape"] = list(self.shape)
-        return data
-
-    def describe(self) -> str:
-        """`name: int8[1, 224, 224, 3] (scale 0.0078, zero point -1)` for messages."""
-        text = f"{self.name}: {self.dtype}[{', '.join(str(d) for d in self.shape)}]"
-        if self.scale is not None:
-            text += f" (scale {self.scale:.6g}, zero point {self.zero_point})"
-        return text
-
+from .tflite_file import check_tflite_bytes, read_tflite_file
 
 # ---------------------------------------------------------------------------------------
 # Quantization arithmetic
@@ -241,6 +208,26 @@ def read_specs(interpreter) -> tuple[tuple, tuple]:
 # Input checking and conversion
 
 
+def _check_runnable(inputs, outputs) -> None:
+    """A model with no outputs, or a tensor with a 0-sized dimension, cannot give a result."""
+    if not outputs:
+        raise BadInputError("the model has no outputs; there is nothing to predict or benchmark")
+    for spec in inputs + outputs:
+        if any(d == 0 for d in spec.shape):
+            raise BadInputError(f"tensor {spec.describe()} has a 0-sized dimension; the model cannot run on data")
+
+
+def _is_one_batch(x, spec: TensorSpec) -> bool:
+    """Whether a list/tuple is one input's whole batch (nested numbers of the input's rank)."""
+    if len(x) == 1 and isinstance(x[0], np.ndarray) and x[0].ndim == len(spec.shape):
+        return False  # [array]: the one input, by position
+    try:
+        array = np.asarray(x)
+    except (ValueError, TypeError):
+        return False
+    return array.dtype.kind in "biuf" and array.ndim == len(spec.shape) and array.shape[1:] == tuple(spec.shape[1:])
+
+
 def _shape_text(shape) -> str:
     return "(" + ", ".join(str(d) for d in shape) + ")"
 
@@ -287,7 +274,7 @@ def convert_input(spec: TensorSpec, x) -> np.ndarray:
         raise BadInputError(
             f"input '{spec.name}' is not an array ({exc}); pass a numpy array of shape "
             f"(n, {', '.join(str(d) for d in spec.shape[1:])})"
-        ) from None
+        ) from exc
     _check_shape(spec, x)
     dtype = np.dtype(spec.dtype)
     if x.dtype == dtype and dtype.kind != "f":
@@ -313,34 +300,48 @@ def convert_input(spec: TensorSpec, x) -> np.ndarray:
 class Model:
     """A .tflite ready to run: `predict(x)` with numpy arrays, `classify(image)`.
 
-    Attributes: inputs, outputs (tuples of TensorSpec), manifest (dict or None),
-    backend, threads, path (or None), size_bytes, interpreter (the raw interpreter).
+    Attributes: inputs, outputs (tuples of TensorSpec), manifest (a validated
+    edgekit.artifact.Manifest, or None), manifest_problem (why a manifest that was found is
+    not used, or None), backend, threads, delegate ("edgetpu" or None), path (or None),
+    size_bytes, interpreter.
     Like the interpreter it wraps, a Model must not be used from two threads at once.
     """
 
     def __init__(self, interpreter, backend: str, *, path=None, size_bytes: int = 0,
-                 manifest: dict | None = None, threads: int | None = None):
+                 manifest: Manifest | None = None, threads: int | None = None, delegate: str | None = None):
         self.interpreter = interpreter
+        self.delegate = delegate
         self.backend = backend
         self.path = None if path is None else Path(path)
         self.size_bytes = size_bytes
         self.manifest = manifest
+        self.manifest_problem: str | None = None
         self.threads = threads
         self.inputs, self.outputs = read_specs(interpreter)
+        _check_runnable(self.inputs, self.outputs)
         self._prepare()
 
     @classmethod
     def from_bytes(cls, data: bytes, backend: str = "auto", threads: int | None = None,
-                   delegate: str | None = None, device: str | None = None, path=None) -> "Model":
-        """A Model from .tflite bytes; `path` (optional) names it and finds a sidecar manifest."""
+                   delegate: str | None = None, device: str | None = None, path=None,
+                   xnnpack: bool = True) -> "Model":
+        """A Model from .tflite bytes; `path` (optional) names it and finds a sidecar manifest;
+        `xnnpack=False` runs the builtin kernels (no default delegate)."""
         source = str(path) if path is not None else "the model"
         check_tflite_bytes(data, source)
-        interpreter, name = make_interpreter(data, backend, threads, delegate, device, source)
-        manifest = _embedded_manifest(data, source)
-        if manifest is None and path is not None:
-            manifest = _sidecar_manifest(Path(path))
-        return cls(interpreter, name, path=path, size_bytes=len(data), manifest=manifest,
-                   threads=threads)
+        threads = default_threads(threads)  # None: the physical cores, recorded in .threads
+        interpreter, name = make_interpreter(data, backend, threads, delegate, device, source, xnnpack=xnnpack)
+        manifest, problem = find_manifest(data, path, source)
+        try:
+            model = cls(interpreter, name, path=path, size_bytes=len(data), manifest=manifest, threads=threads,
+                        delegate=delegate)
+        except (TypeError, ValueError, RuntimeError, IndexError, KeyError, UnicodeDecodeError) as exc:
+            # the interpreter loaded the file but cannot describe its tensors (a malformed
+            # name, index or signature): the file's problem, not edgekit's
+            raise BadInputError(f"{source}: the interpreter cannot read the model's inputs and outputs "
+                                f"({type(exc).__name__}: {one_line(str(exc), 160)}); the file is malformed") from exc
+        model.manifest_problem = problem
+        return model
 
     def __repr__(self) -> str:
         inputs = ", ".join(s.describe() for s in self.inputs)
@@ -352,6 +353,7 @@ class Model:
 
     def _prepare(self) -> None:
         """Precompute what predict needs, so the common call does almost nothing."""
+        self._lock = threading.Lock()
         self._set = self.interpreter.set_tensor
         self._invoke = self.interpreter.invoke
         self._get = self.interpreter.get_tensor
@@ -375,12 +377,21 @@ class Model:
         """Run the model on `x`: an array (one input), a list/tuple (by position) or a
         dict (by name). Floats are quantized for quantized inputs; outputs come back as
         float32 (dequantized) unless raw=True. A batch larger than the model's is run in
-        chunks. Returns an array for a one-output model, else {name: array}."""
-        if self._fast is not None:
-            result = self._fast(x, raw)
-            if result is not None:
-                return result
-        return self._predict_general(x, raw)
+        chunks. Returns an array for a one-output model, else {name: array}.
+
+        Thread-safe: calls from several threads take turns (one interpreter runs one call
+        at a time); for inference in parallel, load one Model per thread."""
+        with self._lock:
+            try:
+                if self._fast is not None:
+                    result = self._fast(x, raw)
+                    if result is not None:
+                        return result
+                return self._predict_general(x, raw)
+            except RuntimeError as exc:  # the interpreter failed on this input (e.g. an index out of range)
+                name = self.path.name if self.path is not None else "the model"
+                raise BadInputError(f"{name} failed in the interpreter on this input: {one_line(str(exc), 200)}; "
+                                    "check the input values against what the model expects") from exc
 
     def _collect(self, raw: bool):
         """Read the outputs after invoke: one array, or a dict in output order."""
@@ -422,6 +433,8 @@ class Model:
                     + (f" (missing: {missing})" if missing else "")
                 )
             return [x[s.name] for s in self.inputs]
+        if isinstance(x, (list, tuple)) and wanted == 1 and _is_one_batch(x, self.inputs[0]):
+            return [np.asarray(x)]  # a nested list holding the batch itself, not a list of inputs
         if isinstance(x, (list, tuple)):
             if len(x) != wanted:
                 raise BadInputError(
@@ -471,130 +484,124 @@ class Model:
 
     def classify(self, image, top_k: int = 1) -> list[tuple[str, float]]:
         """Top-k (label, score) for one image (a file path or a uint8 H x W x C array),
-        preprocessed as the manifest records. Labels come from manifest["labels"], or
+        preprocessed as the manifest records. Labels come from the manifest's labels, or
         are class indices as strings."""
-        preprocessing = (self.manifest or {}).get("preprocessing")
-        if not preprocessing:
-            raise BadInputError(
-                "the model has no preprocessing recorded (no manifest with 'preprocessing'); "
-                "pass model-ready arrays to predict() instead"
-            )
         if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-            raise BadInputError(f"top_k must be a positive whole number; received {top_k!r}")
-        spec = self._image_input(preprocessing)
-        pixels = self._read_pixels(image, spec, preprocessing)
-        from .preprocess import apply_preprocessing
+            raise BadInputError(f"`top_k` must be a positive whole number; received {top_k!r}")
+        from .preprocess import image_to_input
 
-        scores = self.predict(apply_preprocessing(pixels[None], preprocessing))
+        x = image_to_input(image, self._image_input("classify"), self.preprocessing("classify"))
+        scores = self.predict(x[None])
         if isinstance(scores, dict):
             raise BadInputError(
                 f"classify needs a model with one output; this one has {len(scores)}; "
                 "use predict() instead"
             )
         scores = np.asarray(scores, dtype=np.float64).reshape(-1)
-        labels = self._labels(len(scores))
+        labels = self.labels(len(scores))
         order = np.argsort(-scores, kind="stable")[:top_k]
         return [(labels[i], float(scores[i])) for i in order]
 
-    def _image_input(self, preprocessing: dict) -> TensorSpec:
+    def detect(self, image, *, score_threshold: float = 0.25, iou_threshold: float = 0.45,
+               max_detections: int = 100, layout: str | None = None, anchors=None, detection=None,
+               preprocessing=None):
+        """Objects in one image (a path, PIL image or uint8 array of any size): a
+        DetectionResult of Detection(x_min, y_min, x_max, y_max, score, class_id, label) in
+        the image's own pixels, best first. See edgekit.runtime.detect for the layouts."""
+        from .detect import detector_for
+
+        return detector_for(self, score_threshold=score_threshold, iou_threshold=iou_threshold,
+                            max_detections=max_detections, layout=layout, anchors=anchors,
+                            detection=detection, preprocessing=preprocessing)(image)
+
+    def segment(self, image, *, preprocessing=None):
+        """A class id for every pixel of one image, at the image's own size: a
+        SegmentationResult (mask, labels, fractions()). See edgekit.runtime.segment."""
+        from .segment import segmenter_for
+
+        return segmenter_for(self, preprocessing=preprocessing)(image)
+
+    def preprocessing(self, doing: str):
+        """The manifest's Preprocessing, or a BadInputError saying why `doing` needs it."""
+        if self.manifest is not None and self.manifest.preprocessing is not None:
+            return self.manifest.preprocessing
+        why = f" (its manifest was not used: {self.manifest_problem})" if self.manifest_problem else ""
+        raise BadInputError(
+            f"{doing} needs the preprocessing recorded in the model's manifest, and this model "
+            f"has none{why}; pass model-ready arrays to predict() instead"
+        )
+
+    def _image_input(self, doing: str) -> TensorSpec:
         if len(self.inputs) != 1 or len(self.inputs[0].shape) != 4:
             raise BadInputError(
-                "classify needs a model with one image input of shape (1, H, W, C); this "
+                f"{doing} needs a model with one image input of shape (1, H, W, C); this "
                 f"one has {[s.describe() for s in self.inputs]}; use predict() instead"
-            )
-        layout = preprocessing.get("layout", "NHWC")
-        if layout != "NHWC":
-            raise BadInputError(
-                f"the manifest's preprocessing layout is {layout!r}; classify supports NHWC"
             )
         return self.inputs[0]
 
-    @staticmethod
-    def _read_pixels(image, spec: TensorSpec, preprocessing: dict) -> np.ndarray:
-        from .preprocess import color_mode, load_image
-
-        _, height, width, channels = spec.shape
-        if isinstance(image, (str, os.PathLike)):
-            color = preprocessing.get("color") or color_mode(channels)
-            return load_image(image, height, width, color)
-        pixels = np.asarray(image)
-        if pixels.ndim == 2 and channels == 1:
-            pixels = pixels[:, :, None]
-        if pixels.dtype != np.uint8 or pixels.shape != (height, width, channels):
-            raise BadInputError(
-                f"classify takes an image file path or a uint8 array of shape "
-                f"({height}, {width}, {channels}); received {pixels.dtype} with shape "
-                f"{_shape_text(pixels.shape)}; resize the image or pass its path"
-            )
-        return pixels
-
-    def _labels(self, count: int) -> list[str]:
-        labels = (self.manifest or {}).get("labels")
+    def labels(self, count: int) -> list[str]:
+        """The manifest's labels for `count` classes, else the class indices as text."""
+        labels = None if self.manifest is None else self.manifest.labels
         if not labels:
             return [str(i) for i in range(count)]
-        if not isinstance(labels, list) or len(labels) != count:
-            size = len(labels) if isinstance(labels, list) else type(labels).__name__
+        if len(labels) != count:
             raise BadInputError(
-                f"the manifest lists {size} labels but the model outputs {count} scores; "
-                "fix the manifest's 'labels'"
+                f"the manifest lists {len(labels)} labels but the model outputs {count} scores; "
+                "fix the manifest's labels"
             )
-        return [str(label) for label in labels]
+        return list(labels)
 
 
 # ---------------------------------------------------------------------------------------
 # Loading
 
 
-def _embedded_manifest(data: bytes, source: str) -> dict | None:
+def find_manifest(data: bytes, path, source: str) -> tuple[Manifest | None, str | None]:
+    """(manifest, problem): the embedded manifest, else the sidecar `<stem>.json`. A manifest
+    that fails validation is not used; `problem` says why in one line (the model still runs)."""
+    problems = []
     try:
-        return read_manifest_bytes(data, source)
+        manifest = read_embedded(data, source)
+    except SchemaError as exc:
+        manifest, problems = None, [exc.message]
     except MissingDependencyError:
-        return None  # no schema module on this device: fall back to the sidecar file
-
-
-def _sidecar_manifest(path: Path) -> dict | None:
-    """`<stem>.json` next to the model when it is an edgekit manifest, else None."""
-    sidecar = path.with_suffix(".json")
-    try:
-        manifest = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    if isinstance(manifest, dict) and str(manifest.get("schema", "")).startswith(
-        MANIFEST_SCHEMA_PREFIX
-    ):
-        return manifest
-    return None
-
-
-def _read_model_file(path) -> bytes:
-    path = Path(path)
-    if not path.exists():
-        raise BadInputError(f"model file not found: {path}; check the path")
-    if path.is_dir():
-        raise BadInputError(
-            f"{path} is a directory, not a .tflite file; convert a SavedModel or Keras "
-            "model first (edgekit convert) and pass the .tflite"
-        )
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise BadInputError(f"cannot read model file {path}: {exc.strerror or exc}") from None
+        manifest = None  # no flatbuffer schema module on this device: try the sidecar
+    if manifest is None and path is not None:
+        try:
+            manifest = read_sidecar(Path(path))
+        except SchemaError as exc:
+            problems.append(exc.message)
+    if manifest is not None:
+        return manifest, None
+    return None, "; ".join(problems) or None
 
 
 def load(path, backend: str = "auto", threads: int | None = None,
-         delegate: str | None = None, device: str | None = None, isolate: bool = False) -> Model:
+         delegate: str | None = None, device: str | None = None, isolate: bool = False,
+         xnnpack: bool = True) -> Model:
     """Load a .tflite file for inference (no TensorFlow needed).
 
     backend: "auto", "litert", "tflite-runtime" or "tf"; threads: interpreter threads
-    (None: default); delegate="edgetpu" with device "usb", "usb:0" or "pci:0" for a Coral.
+    (None: this machine's physical CPU cores, `runtime.cpu.physical_cores()`; the count used
+    is in `model.threads`); delegate="edgetpu" with device "usb", "usb:0" or "pci:0" for a Coral
+    (a *_edgetpu.tflite file, or one holding the compiler's edgetpu-custom-op, gets the
+    Edge TPU delegate without asking).
     isolate=True first loads, allocates and invokes the model once in a child process with a
     time and memory limit (edgekit.runtime.probe), so a file that crashes or hangs the
     interpreter raises BadInputError instead of killing this process. Use it for files from
-    elsewhere; artifacts edgekit just wrote do not need it.
+    elsewhere; artifacts edgekit just wrote do not need it. xnnpack=False applies no default
+    delegate (XNNPACK): the builtin kernels run.
     """
-    data = _read_model_file(path)
+    data = read_tflite_file(path)
+    if delegate is None:
+        from .edgetpu import is_edgetpu_model
+
+        delegate = "edgetpu" if is_edgetpu_model(path, data) else None  # compiled for a Coral
+    from .detect import threads_for
+
+    threads = threads_for(data, threads)  # not 2 by default for per-class NMS post-processing (a LiteRT bug)
     if isolate and delegate is None:  # a delegate's device cannot be opened twice at once
         from .probe import probe_model
 
         probe_model(path, backend=backend, threads=threads, data=data)
-    return Model.from_bytes(data, backend, threads, delegate, device, path=path)
+    return Model.from_bytes(data, backend, threads, delegate, device, path=path, xnnpack=xnnpack)

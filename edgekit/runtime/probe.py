@@ -16,9 +16,10 @@ import signal
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import BadInputError, DeviceError, EdgekitError, UsageError
+from ..errors import BadInputError, EdgekitError, error_for_exit_code
 
 PHASES = {
     "read": "reading the file",
@@ -26,7 +27,6 @@ PHASES = {
     "allocate": "allocating tensors",
     "invoke": "running the model",
 }
-_ERRORS = {"2": UsageError, "3": BadInputError, "4": DeviceError}  # the child's exit codes
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_MEMORY_MIB = 4096
 
@@ -47,20 +47,27 @@ def _signal_name(code: int) -> str:
         return f"signal {-code}"
 
 
+@dataclass(frozen=True)
+class ProbeResult:
+    """What the child measured: the peak resident memory of loading, allocating and invoking
+    the model, above the child's memory before it loaded anything (MiB; None if unknown)."""
+
+    memory_mib: float | None
+
+
 def probe_model(path: str | os.PathLike, *, backend: str = "auto", threads: int | None = None,
                 timeout: float = DEFAULT_TIMEOUT_S, memory_mib: int = DEFAULT_MEMORY_MIB,
-                python: str = sys.executable, data: bytes | None = None) -> None:
+                python: str = sys.executable, data: bytes | None = None) -> ProbeResult:
     """Load, allocate and invoke `path` once in a child; raise BadInputError if it fails
     (or the child's own EdgekitError class for a usage or device problem).
 
     `data` is the file's bytes when the caller has read them already; `python` is the
     interpreter that runs the child (tests substitute a crashing one)."""
-    from .model import _read_model_file
-    from .tflite_file import check_tflite_bytes
+    from .tflite_file import check_tflite_bytes, read_tflite_file
 
     if data is None:
-        data = _read_model_file(path)
-    check_tflite_bytes(data, str(path))  # checks that need no interpreter stay in this process
+        data = read_tflite_file(path)  # checks that need no interpreter stay in this process
+    check_tflite_bytes(data, str(path))
     argv = [python, "-m", "edgekit.runtime.probe", str(path), "--backend", backend]
     if threads is not None:
         argv += ["--threads", str(threads)]
@@ -79,13 +86,14 @@ def probe_model(path: str | os.PathLike, *, backend: str = "auto", threads: int 
     phase = PHASES.get(phases[-1], phases[-1]) if phases else "starting"
     name = Path(path).name
     if code == 0 and lines and lines[-1] == "ok":
-        return
+        return ProbeResult(_memory(lines))
     if code is None:
         raise BadInputError(f"{name}: the model hung the interpreter (no result within {timeout:g} s while {phase})")
     errors = [ln[len("error:"):].strip() for ln in lines if ln.startswith("error:")]
     if errors:
         code_text, _, message = errors[-1].partition(": ")
-        raise _ERRORS.get(code_text, BadInputError)(message)
+        cls = error_for_exit_code(int(code_text) if code_text.isdigit() else None, BadInputError)
+        raise cls(message)
     if code < 0:
         raise BadInputError(
             f"{name}: the model crashed the interpreter with {_signal_name(code)} while {phase}; "
@@ -96,10 +104,37 @@ def probe_model(path: str | os.PathLike, *, backend: str = "auto", threads: int 
     raise BadInputError(f"{name}: the interpreter failed while {phase} ({detail})")
 
 
+def _memory(lines: list[str]) -> float | None:
+    """The child's 'memory: BEFORE PEAK' line (KiB) as MiB attributable to the model."""
+    for line in lines:
+        if line.startswith("memory:"):
+            try:
+                before, peak = (int(v) for v in line.split()[1:3])
+            except ValueError:
+                return None
+            return round(max(peak - before, 0) / 1024, 2)
+    return None
+
+
+def _status_kib(field: str) -> int:
+    """A memory field of /proc/self/status in KiB (0 where there is no /proc).
+
+    VmHWM is this process image's own peak; ru_maxrss is not used because after a fork it
+    can carry the parent's peak (a large host process would inflate a tiny model's figure)."""
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def _run_child(path: str, backend: str, threads: int | None) -> int:
     import numpy as np
 
-    from .interpreter import make_interpreter
+    from .interpreter import import_backend, make_interpreter
     from .tflite_file import check_tflite_bytes
 
     def phase(name):
@@ -109,6 +144,8 @@ def _run_child(path: str, backend: str, threads: int | None) -> int:
         phase("read")
         data = Path(path).read_bytes()
         check_tflite_bytes(data, path)
+        import_backend(backend)
+        before = _status_kib("VmRSS")
         phase("load")
         interpreter, _ = make_interpreter(data, backend, threads, source=path)
         phase("allocate")
@@ -117,6 +154,7 @@ def _run_child(path: str, backend: str, threads: int | None) -> int:
         for detail in interpreter.get_input_details():
             interpreter.set_tensor(detail["index"], np.zeros(detail["shape"], detail["dtype"]))
         interpreter.invoke()
+        print(f"memory: {before} {_status_kib('VmHWM')}", flush=True)
     except EdgekitError as exc:
         print(f"error: {exc.exit_code}: {exc.message}", flush=True)
         return 3

@@ -11,16 +11,17 @@ struct/Index/Value errors: every parse failure becomes a BadInputError.
 
 from __future__ import annotations
 
-import json
-from collections import Counter
+import os
 import re
-from dataclasses import asdict, dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-from ..errors import BadInputError, MissingDependencyError
-
-MANIFEST_METADATA_NAME = "edgekit_manifest"
+from ..artifact import METADATA_NAME as MANIFEST_METADATA_NAME  # noqa: F401 - re-exported
+from ..artifact import to_json
+from ..errors import BadInputError, MissingDependencyError, UsageError, one_line
 FILE_IDENTIFIER = b"TFL3"
 SCHEMA_VERSION = 3
 BUFFER_ALIGNMENT = 16  # the TFLite converter aligns constant data to 16 bytes
@@ -44,16 +45,40 @@ INTEGER_DTYPES = frozenset(
 )
 
 
-def _schema():
+def flatbuffer_schema():
     """The generated TFLite schema module, or a MissingDependencyError."""
     try:
         from ai_edge_litert import schema_py_generated
-    except ImportError:
+    except ImportError as exc:
         raise MissingDependencyError(
             "reading or writing .tflite files needs the TFLite schema from ai-edge-litert; "
             "install it with: pip install ai-edge-litert"
-        ) from None
+        ) from exc
     return schema_py_generated
+
+
+def read_tflite_file(path) -> bytes:
+    """The bytes of a .tflite file: one BadInputError for a missing file, a folder, a file
+    that cannot be read, or one that is not a TFLite flatbuffer."""
+    if not isinstance(path, (str, os.PathLike)):
+        hint = "; for bytes in memory use Model.from_bytes(data)" if isinstance(path, (bytes, bytearray)) else ""
+        raise UsageError(f"`path` is the path of a .tflite file; received {type(path).__name__}{hint}")
+    path = Path(path)
+    if not path.exists():
+        raise BadInputError(f"model file not found: {path}; check the path")
+    if path.is_dir():
+        raise BadInputError(
+            f"{path} is a folder, not a .tflite file; convert a SavedModel or Keras model first "
+            "(edgekit convert) and pass the .tflite"
+        )
+    if not path.is_file():
+        raise BadInputError(f"{path} is not a regular file (a device, FIFO or socket); pass a .tflite file")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BadInputError(f"cannot read model file {path}: {exc.strerror or exc}") from exc
+    check_tflite_bytes(data, str(path))
+    return data
 
 
 def check_tflite_bytes(data: bytes, source: str = "the data") -> None:
@@ -75,9 +100,7 @@ class _Malformed(ValueError):
 
 
 def _parse_error(source: str, exc: BaseException) -> BadInputError:
-    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    if len(reason) > 120:
-        reason = reason[:117] + "..."
+    reason = one_line(str(exc).splitlines()[0], 120) if str(exc) else type(exc).__name__
     return BadInputError(
         f"{source} is not a valid TFLite flatbuffer: {reason}; the file is truncated or "
         "corrupt, re-export or re-copy it"
@@ -101,7 +124,7 @@ def _text(value) -> str:
 def _root(data: bytes, source: str):
     """The Model table of a TFLite flatbuffer (identifier checked)."""
     check_tflite_bytes(data, source)
-    schema = _schema()
+    schema = flatbuffer_schema()
     try:
         model = schema.Model.GetRootAs(data, 0)
         if not 8 <= model._tab.Pos < len(data):
@@ -113,7 +136,7 @@ def _root(data: bytes, source: str):
         if model.SubgraphsLength() < 1:
             raise _Malformed("the model has no subgraphs")
     except Exception as exc:  # noqa: BLE001 - any parse failure means a bad file
-        raise _parse_error(source, exc) from None
+        raise _parse_error(source, exc) from exc
     return model
 
 
@@ -159,28 +182,8 @@ def read_metadata(data: bytes, name: str, source: str = "the model") -> bytes | 
     except BadInputError:
         raise
     except Exception as exc:  # noqa: BLE001
-        raise _parse_error(source, exc) from None
+        raise _parse_error(source, exc) from exc
     return None
-
-
-def read_manifest_bytes(data: bytes, source: str = "the model") -> dict | None:
-    """The edgekit manifest embedded in a .tflite (a dict), or None when there is none."""
-    payload = read_metadata(data, MANIFEST_METADATA_NAME, source)
-    if payload is None:
-        return None
-    try:
-        manifest = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BadInputError(
-            f"{source} has a malformed embedded manifest ({exc}); re-embed it with "
-            "edgekit.runtime.embed_manifest or re-run the conversion"
-        ) from None
-    if not isinstance(manifest, dict):
-        raise BadInputError(
-            f"{source} has an embedded manifest that is a JSON {type(manifest).__name__}, "
-            "not an object; re-embed it or re-run the conversion"
-        )
-    return manifest
 
 
 # ---------------------------------------------------------------------------------------
@@ -208,7 +211,7 @@ class TensorInfo:
         return len(self.scales) > 0
 
     def to_dict(self) -> dict:
-        return _jsonable(asdict(self))
+        return to_json(self)
 
 
 @dataclass(frozen=True)
@@ -226,7 +229,7 @@ class OpInfo:
     options: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return _jsonable(asdict(self))
+        return to_json(self)
 
 
 @dataclass(frozen=True)
@@ -250,16 +253,7 @@ class ModelInfo:
     param_bytes: int = 0
 
     def to_dict(self) -> dict:
-        return _jsonable(asdict(self))
-
-
-def _jsonable(value):
-    """Tuples -> lists, recursively, so json.dumps gives plain arrays."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
+        return to_json(self)
 
 
 def _vector(table, name: str, data: bytes, cast=int) -> tuple:
@@ -347,7 +341,7 @@ def _op_options(op, schema, option_names: dict[int, str]) -> dict:
 
 def _read_subgraph(subgraph, model, data: bytes, opcodes):
     """(tensors, ops) of one subgraph."""
-    schema = _schema()
+    schema = flatbuffer_schema()
     option_names = {
         value: key for key, value in vars(schema.BuiltinOptions).items()
         if not key.startswith("_") and isinstance(value, int)
@@ -409,11 +403,11 @@ def describe(data: bytes, source: str = "the model") -> ModelInfo:
     except BadInputError:
         raise
     except Exception as exc:  # noqa: BLE001 - struct.error, IndexError, RecursionError...
-        raise _parse_error(source, exc) from None
+        raise _parse_error(source, exc) from exc
 
 
 def _describe(model, data: bytes) -> ModelInfo:
-    schema = _schema()
+    schema = flatbuffer_schema()
     opcodes = _read_opcodes(model, data, schema)
     n_subgraphs = _count(model.SubgraphsLength(), data, "subgraph")
     subgraphs = [
@@ -467,7 +461,7 @@ def read_tensor_data(data: bytes, tensor: TensorInfo, source: str = "the model")
     try:
         raw = _buffer_bytes(model, data, tensor.buffer)
     except Exception as exc:  # noqa: BLE001
-        raise _parse_error(source, exc) from None
+        raise _parse_error(source, exc) from exc
     if len(raw) % dtype.itemsize:
         return None
     values = np.frombuffer(raw, dtype=dtype)
@@ -479,14 +473,15 @@ def read_tensor_data(data: bytes, tensor: TensorInfo, source: str = "the model")
 # Writing
 
 
-def _unpack(data: bytes, source: str):
-    """The whole model as a ModelT object tree, external buffers pulled inline."""
-    schema = _schema()
+def unpack_model(data: bytes, source: str = "the model"):
+    """The whole model as a schema ModelT object tree (to edit it), buffers stored after the
+    flatbuffer pulled inline; a malformed file is a BadInputError naming `source`."""
+    schema = flatbuffer_schema()
     _root(data, source)
     try:
         model = schema.ModelT.InitFromPackedBuf(data, 0)
     except Exception as exc:  # noqa: BLE001
-        raise _parse_error(source, exc) from None
+        raise _parse_error(source, exc) from exc
     for index, buffer in enumerate(model.buffers or []):
         if buffer is not None and buffer.offset > 1:
             if buffer.offset + buffer.size > len(data):
@@ -502,7 +497,7 @@ def _aligned_buffer_class(schema):
     class AlignedBufferT(schema.BufferT):
         def Pack(self, builder):  # noqa: N802 - flatbuffers naming
             data = None
-            if self.data is not None:
+            if self.data is not None and len(self.data):
                 raw = np.asarray(self.data, dtype=np.uint8).tobytes()
                 builder.StartVector(1, len(raw), BUFFER_ALIGNMENT)
                 builder.head = builder.Head() - len(raw)
@@ -542,6 +537,18 @@ def _buffer_owned_by(model, entry) -> bool:
     return users == 1
 
 
+def pack_model(model) -> bytes:
+    """Serialize a ModelT (from `unpack_model`) with the TFL3 identifier and 16-byte aligned
+    buffer data, as the TFLite converter writes them; BadInputError past the 2 GB limit."""
+    size = sum(len(b.data) for b in model.buffers or [] if b is not None and b.data is not None)
+    if size >= MAX_FLATBUFFER_BYTES:
+        raise BadInputError("the edited model would exceed the 2 GB flatbuffer limit")
+    return _pack(model, flatbuffer_schema(), size)
+
+
+_unpack = unpack_model
+
+
 def _pack(model, schema, size_hint: int) -> bytes:
     """Serialize a ModelT with the TFL3 identifier and 16-byte aligned buffer data."""
     import flatbuffers
@@ -566,7 +573,7 @@ def embed_metadata(data: bytes, name: str, payload: bytes, source: str = "the mo
             f"metadata payload must be bytes; received {type(payload).__name__}; "
             "encode text with .encode('utf-8')"
         )
-    schema = _schema()
+    schema = flatbuffer_schema()
     model = _unpack(data, source)
     _set_entry(model, schema, name, bytes(payload))
     if len(data) + len(payload) >= MAX_FLATBUFFER_BYTES:
@@ -575,12 +582,3 @@ def embed_metadata(data: bytes, name: str, payload: bytes, source: str = "the mo
             "write the manifest as a sidecar .json file instead"
         )
     return _pack(model, schema, len(data) + len(payload))
-
-
-def embed_manifest(data: bytes, manifest: dict, source: str = "the model") -> bytes:
-    """A new .tflite with `manifest` (a JSON-serializable dict) embedded as metadata."""
-    try:
-        payload = json.dumps(manifest, sort_keys=True, allow_nan=False).encode("utf-8")
-    except (TypeError, ValueError) as exc:
-        raise BadInputError(f"the manifest is not JSON-serializable: {exc}") from None
-    return embed_metadata(data, MANIFEST_METADATA_NAME, payload, source)

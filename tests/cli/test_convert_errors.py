@@ -104,14 +104,14 @@ def test_existing_output_without_force(tmp_path, model_dir):
 
 
 @pytest.mark.parametrize("args,words", [
-    (["--all", "--int8"], ["--all already includes every recipe"]),
+    (["--all", "--int8"], ["--all already includes every post-training recipe"]),
     (["--float32", "--io", "uint8"], ["--io uint8 applies only to int8"]),
     (["--int16x8", "--io", "uint8", "--calib", "digits"], ["int16x8 cannot have uint8"]),
     (["--float32", "--dynamic", "-o", "one.tflite"], ["names one file but 2 recipes"]),
     (["--float32", "--batch", "2", "--input-shape", "1x8x8x1"], ["--batch 2 conflicts with --input-shape"]),
     ([], ["no recipe chosen"]),
     (["--float32", "--scale", "0.5", "--eval", "digits"], ["apply to image folders only"]),
-    (["--int8", "--calib", "digits", "--calib-samples", "0"], ["--calib-samples must be positive"]),
+    (["--int8", "--calib", "digits", "--calib-samples", "0"], ["--calib-samples must be a positive whole number"]),
 ])
 def test_conflicting_flags(tmp_path, model_dir, args, words):
     _check(tmp_path, model_dir, ["m.keras", *args], 2, *words)

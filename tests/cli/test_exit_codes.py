@@ -8,16 +8,8 @@ from pathlib import Path
 import pytest
 import typer
 
-from edgekit import cli, errors
+from edgekit import errors
 from edgekit.cli import handle_errors
-
-
-@pytest.fixture(autouse=True)
-def fresh_consoles():
-    """The CLI binds its consoles to fd 2 once per process; each test captures a new fd 2."""
-    cli._consoles.clear()
-    yield
-    cli._consoles.clear()
 
 
 @pytest.mark.parametrize("exc,code", [

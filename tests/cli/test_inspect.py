@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from edgekit_testing import FIXTURES, assert_clean_error, run_cli
+from edgekit_testing import make_manifest, FIXTURES, assert_clean_error, run_cli
 
 
 def test_inspect_int8_fixture_json():
@@ -25,16 +25,28 @@ def test_inspect_float_fixture_table():
 
 
 def test_inspect_shows_embedded_manifest(tmp_path):
-    from edgekit.runtime import MANIFEST_METADATA_NAME, embed_metadata
+    from edgekit.artifact import RecipeRecord, SourceInfo, embed
 
-    data = embed_metadata((FIXTURES / "int8.tflite").read_bytes(), MANIFEST_METADATA_NAME,
-                          json.dumps({"schema": "edgekit.manifest/1", "recipe": {"name": "int8", "io": "int8"},
-                                      "source": {"file": "x.keras", "sha256": "ab" * 32}}).encode())
-    (tmp_path / "m.tflite").write_bytes(data)
+    manifest = make_manifest(recipe=RecipeRecord("int8", "int8"), source=SourceInfo("x.keras", "ab" * 32))
+    (tmp_path / "m.tflite").write_bytes(embed((FIXTURES / "int8.tflite").read_bytes(), manifest))
     result = run_cli("inspect", tmp_path / "m.tflite", "--json")
-    assert json.loads(result.stdout)["manifest"]["recipe"]["name"] == "int8"
+    data = json.loads(result.stdout)
+    assert data["schema"] == "edgekit.inspect/1" and data["manifest"]["recipe"]["name"] == "int8"
     table = run_cli("inspect", tmp_path / "m.tflite")
     assert "edgekit manifest" in table.stdout and "x.keras" in table.stdout
+
+
+def test_inspect_reports_an_invalid_manifest_and_goes_on(tmp_path):
+    """A manifest with wrong types is untrusted input: named in one line, not used, no crash."""
+    from edgekit.runtime import MANIFEST_METADATA_NAME, embed_metadata
+
+    bad = json.dumps({"schema": "edgekit.manifest/1", "recipe": "int8"}).encode()
+    (tmp_path / "m.tflite").write_bytes(embed_metadata((FIXTURES / "int8.tflite").read_bytes(),
+                                                      MANIFEST_METADATA_NAME, bad))
+    table = run_cli("inspect", tmp_path / "m.tflite")
+    assert table.returncode == 0 and "manifest not used" in table.stdout and "Traceback" not in table.stderr
+    data = json.loads(run_cli("inspect", tmp_path / "m.tflite", "--json").stdout)
+    assert data["manifest"] is None and "is missing" in data["manifest_problem"]
 
 
 def test_inspect_errors(tmp_path):

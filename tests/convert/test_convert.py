@@ -11,7 +11,8 @@ from keras_test_models import functional_model, sequential_model, subclassed_mod
 from edgekit.convert import convert
 from edgekit.quantize import RECIPE_NAMES, Recipe, resolve_recipes
 from edgekit.runtime import load
-from edgekit.runtime.tflite_file import describe, read_manifest_bytes
+from edgekit.artifact import read_embedded
+from edgekit.runtime.tflite_file import describe
 
 pytestmark = pytest.mark.convert
 
@@ -44,7 +45,7 @@ def test_every_recipe_converts_and_float32_matches_keras(tmp_path, build):
     fresh = np.random.default_rng(1).random(shape, dtype=np.float32)
     expected = np.asarray(model(fresh, training=False))
     np.testing.assert_allclose(runtime.predict(fresh), expected, atol=1e-5, rtol=0)
-    assert by_name["float32"].verification["max_abs_error"] <= 1e-5
+    assert by_name["float32"].verification.max_abs_error <= 1e-5
 
     # Quantized I/O types are the recipe's.
     assert load(by_name["int8"].path).inputs[0].dtype == "int8"
@@ -54,8 +55,8 @@ def test_every_recipe_converts_and_float32_matches_keras(tmp_path, build):
         assert load(by_name[name].path).inputs[0].dtype == "float32"
     assert describe(by_name["int8"].path.read_bytes()).fully_integer
     # Held-out calibration data (4 samples) was the evaluation set.
-    assert result.evaluation["kind"] == "held-out calibration data"
-    assert result.evaluation["samples"] == 4
+    assert result.evaluation.kind == "held-out calibration data"
+    assert result.evaluation.samples == 4
 
 
 def test_manifest_is_written_beside_and_embedded(tmp_path):
@@ -69,10 +70,11 @@ def test_manifest_is_written_beside_and_embedded(tmp_path):
     (artifact,) = result.artifacts
     assert artifact.path == tmp_path / "net_int8.tflite"
     sidecar = json.loads((tmp_path / "net_int8.json").read_text())
-    embedded = read_manifest_bytes(artifact.path.read_bytes())
-    assert sidecar.pop("artifact")["sha256"] and embedded == sidecar
-    assert sidecar["schema"] == "edgekit.manifest/1"
-    assert sidecar["recipe"] == {"name": "int8", "io": "uint8", "weights": "int8", "activations": "int8"}
+    embedded = read_embedded(artifact.path.read_bytes()).to_json()
+    assert sidecar.pop("artifact")["sha256"] and embedded == sidecar | {"artifact": None}
+    assert sidecar["schema"] == "edgekit.manifest/2"
+    assert sidecar["recipe"] == {"name": "int8", "io": "uint8", "weights": "int8", "activations": "int8",
+                                 "engine": "tflite-converter"}
     assert sidecar["source"]["file"] == "net.keras" and len(sidecar["source"]["sha256"]) == 64
     assert sidecar["inputs"][0]["dtype"] == "uint8" and sidecar["inputs"][0]["scale"] > 0
     assert sidecar["labels"][3] == "class3"
@@ -82,7 +84,7 @@ def test_manifest_is_written_beside_and_embedded(tmp_path):
     assert 0 < sidecar["size"]["ratio_vs_float32"] < 1
     # The runtime finds the manifest inside the .tflite even without the sidecar.
     (tmp_path / "net_int8.json").unlink()
-    assert load(artifact.path).manifest["recipe"]["io"] == "uint8"
+    assert load(artifact.path).manifest.recipe.io == "uint8"
 
 
 def test_int8_file_is_at_most_035_of_float32_for_a_weight_heavy_model(tmp_path):
@@ -103,25 +105,25 @@ def test_digits_int8_accuracy_within_1_5_points_of_float(digits_model, tmp_path)
     assert result.reference_accuracy > 0.9
     for artifact in result.artifacts:
         v = artifact.verification
-        assert v["samples"] == 450 and v["data"]["kind"] == "eval"
-        assert abs(v["accuracy_delta"]) <= 0.015, (artifact.recipe.name, v)
-        assert v["top1_agreement"] >= 0.97
+        assert v.samples == 450 and v.data.kind == "eval"
+        assert abs(v.accuracy_delta) <= 0.015, (artifact.recipe.name, v)
+        assert v.top1_agreement >= 0.97
     # Independent check of the runtime numbers against the labels.
     model = load(result.artifacts[0].path)
     test = digits_model["test"]
     accuracy = float(np.mean(model.predict(test.x).argmax(1) == test.y))
-    assert accuracy == pytest.approx(result.artifacts[0].verification["accuracy"])
+    assert accuracy == pytest.approx(result.artifacts[0].verification.accuracy)
 
 
 def test_fixed_batch_and_input_shape(tmp_path):
     path = _save(sequential_model(), tmp_path, "seq.keras")
     result = convert(path, [Recipe("float32")], batch=4)
     assert load(result.artifacts[0].path).inputs[0].shape == (4, 6, 6, 2)
-    assert result.evaluation["kind"] == "synthetic"
+    assert result.evaluation.kind == "synthetic"
     sub = _save(subclassed_model(), tmp_path, "sub.keras")
     result = convert(sub, [Recipe("float32")], input_shape="2x12", output=tmp_path / "sub2.tflite",
                      trust_model=True)
-    assert any("--trust-model" in note and "sha256" in note for note in result.notes)
+    assert any("`trust_model`" in note and "sha256" in note for note in result.notes)
     assert load(tmp_path / "sub2.tflite").inputs[0].shape == (2, 12)
 
 
@@ -130,15 +132,15 @@ def test_h5_and_savedmodel_sources(tmp_path):
     h5 = tmp_path / "legacy.h5"
     model.save(h5)
     result = convert(h5, [Recipe("float32")])
-    assert result.source["format"] == "h5"
-    assert result.artifacts[0].verification["max_abs_error"] <= 1e-5
+    assert result.source.format == "h5"
+    assert result.artifacts[0].verification.max_abs_error <= 1e-5
 
     import tensorflow as tf
 
     saved = tmp_path / "exported"
     model.export(str(saved), format="tf_saved_model", verbose=False)
     result = convert(saved, [Recipe("float32"), Recipe("int8")], calib="digits")
-    assert result.source["format"] == "savedmodel"
+    assert result.source.format == "savedmodel"
     assert (tmp_path / "exported_int8.tflite").is_file()
     x = np.random.default_rng(0).random((3, 8, 8, 1), dtype=np.float32)
     np.testing.assert_allclose(load(tmp_path / "exported_float32.tflite").predict(x),
@@ -182,8 +184,8 @@ def test_two_inputs_in_non_alphabetical_order(tmp_path):
     path = _save(model, tmp_path, "two.keras")
     result = convert(path, [Recipe("float32")])
     verification = result.artifacts[0].verification
-    assert verification["max_abs_error"] <= 1e-5
-    assert [o["max_abs_error"] <= 1e-5 for o in verification["per_output"]] == [True, True]
+    assert verification.max_abs_error <= 1e-5
+    assert [o.max_abs_error <= 1e-5 for o in verification.per_output] == [True, True]
     runtime = load(result.artifacts[0].path)
     z, a = np.ones((1, 4), np.float32), np.full((1, 3), 0.5, np.float32)
     out = runtime.predict({"zeta": z, "alpha": a})

@@ -12,7 +12,7 @@ pytest.importorskip("sklearn")
 
 def test_digits_shape_range_labels():
     ds = load_data("digits", (1, 8, 8, 1))
-    assert BUILTIN_DATASETS == ("digits",)
+    assert BUILTIN_DATASETS == ("digits", "digits-train", "digits-test")
     assert ds.x.shape == (1797, 8, 8, 1) and ds.x.dtype == np.float32
     assert ds.x.min() == 0.0 and ds.x.max() == 1.0
     assert ds.y.dtype == np.int64 and sorted(set(ds.y.tolist())) == list(range(10))

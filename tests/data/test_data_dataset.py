@@ -3,6 +3,8 @@ import json
 import numpy as np
 import pytest
 
+from edgekit.artifact import to_json
+
 from edgekit.data import Dataset, split_holdout
 from edgekit.errors import BadInputError
 
@@ -20,7 +22,7 @@ def test_len_take_and_summary():
     np.testing.assert_array_equal(part.x, [[6, 7], [2, 3]])
     np.testing.assert_array_equal(part.y, [0, 1])
     assert part.source == "test" and part.kind == "npz"
-    summary = ds.to_summary()
+    summary = to_json(ds.to_summary())
     assert summary == {
         "source": "test", "kind": "npz", "n": 10, "shape": [10, 2], "has_labels": True,
         "preprocessing": None, "class_names": None,

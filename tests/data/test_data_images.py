@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from edgekit.artifact import to_json
 from edgekit.data import load_data
 from edgekit.errors import BadInputError
 
@@ -32,11 +33,11 @@ def test_class_folders_give_labels(class_folder):
     assert ds.y.tolist() == [0, 0, 1, 1, 1]
     np.testing.assert_allclose(ds.x[:2], 10.0)
     assert abs(float(ds.x[2:].mean()) - 200.0) < 2  # JPEG
-    assert ds.preprocessing == {
+    assert to_json(ds.preprocessing) == {
         "scale": 1.0, "mean": [0.0], "std": [1.0], "color": "RGB", "resize": "bilinear",
-        "layout": "NHWC",
+        "layout": "NHWC", "fit": "stretch", "pad_value": 0,
     }
-    assert ds.to_summary()["class_names"] == ["cat", "dog"]
+    assert ds.to_summary().class_names == ("cat", "dog")
 
 
 def test_known_pixel_by_hand(tmp_path):
@@ -48,7 +49,7 @@ def test_known_pixel_by_hand(tmp_path):
     expected = [(200 / 255 - 0.5) / 0.2, (100 / 255 - 0.4) / 0.25, (50 / 255 - 0.3) / 0.5]
     np.testing.assert_allclose(ds.x[0, 1, 2], expected, rtol=1e-5)
     np.testing.assert_allclose(ds.x[0, 0, 0], [-2.5, -1.6, -0.6], rtol=1e-5)
-    assert ds.preprocessing["mean"] == [0.5, 0.4, 0.3]
+    assert ds.preprocessing.mean == (0.5, 0.4, 0.3)
 
 
 def test_grayscale_images_feed_rgb_model(tmp_path, write_image):
@@ -61,7 +62,7 @@ def test_grayscale_images_feed_rgb_model(tmp_path, write_image):
 def test_rgb_images_feed_grayscale_model(tmp_path, write_image):
     write_image(tmp_path / "c.png", size=(4, 4), mode="RGBA", value=90)
     ds = load_data(tmp_path, (1, 4, 4, 1), scale=1.0)
-    assert ds.x.shape == (1, 4, 4, 1) and ds.preprocessing["color"] == "L"
+    assert ds.x.shape == (1, 4, 4, 1) and ds.preprocessing.color == "L"
     np.testing.assert_array_equal(ds.x, 90.0)
 
 
@@ -135,4 +136,4 @@ def test_image_folder_needs_1_3_or_4_channels(tmp_path, write_image):
 
 def test_bad_mean_length(tmp_path, write_image):
     write_image(tmp_path / "a.png")
-    assert "--mean has 2 values" in raises(tmp_path, mean=(0.1, 0.2))
+    assert "`mean` has 2 values" in raises(tmp_path, mean=(0.1, 0.2))

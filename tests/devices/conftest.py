@@ -12,6 +12,21 @@ from edgekit_testing import run_cli
 from standin_pi import CACHE, WHEELS, Lab, SshServer, build_rpi_root, keygen, need
 
 
+@pytest.fixture(scope="session", autouse=True)
+def own_user_config(tmp_path_factory):
+    """A user config folder of the tests' own (the trust records of the stand-in lab's
+    inventories go there, never into the real ~/.config)."""
+    import os
+
+    old = os.environ.get("XDG_CONFIG_HOME")
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("user-config"))
+    yield
+    if old is None:
+        os.environ.pop("XDG_CONFIG_HOME", None)
+    else:
+        os.environ["XDG_CONFIG_HOME"] = old
+
+
 @pytest.fixture(scope="session")
 def rpi_python(tmp_path_factory) -> Path:
     """A `python3` for the stand-in device: aarch64 CPython 3.11 under qemu-user."""

@@ -246,6 +246,9 @@ class Lab:
         blocks.append(self.guard_block(folder))
         (folder / "ssh_config").write_text("\n".join(blocks))
         (folder / "edgekit.toml").write_text("\n".join(tables) + "\n")
+        from edgekit.devices import trust_inventory
+
+        trust_inventory(folder / "edgekit.toml")  # the tests' own files (XDG_CONFIG_HOME is the tests')
         return folder
 
 

@@ -155,12 +155,11 @@ def test_ctrl_c_keeps_partial_results_and_cleans_the_device(lab, rpi_setup, tmp_
     _, project, _ = rpi_setup
     process = subprocess.Popen(
         [sys.executable, "-m", "edgekit", "bench", str(MODEL), "--device", "rpi", "--runs", "5",
-         "--min-time", "60", "--warmup-time", "0", "--threads", "1", "--json", str(tmp_path / "partial.json")],
+         "--min-time", "60", "--warmup-time", "0", "--threads", "1", "-o", str(tmp_path / "partial.json")],
         cwd=project, env=dict(os.environ, PYTHONPATH=str(REPO)), stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    lines, reader = wait_for_line(process, "latency: int8.tflite")
-    time.sleep(2)
+    lines, reader = wait_for_line(process, "runs")  # timed runs under way on the device (a progress line)
     process.send_signal(signal.SIGINT)
     process.wait(timeout=120)
     reader.join(timeout=10)
@@ -168,8 +167,8 @@ def test_ctrl_c_keeps_partial_results_and_cleans_the_device(lab, rpi_setup, tmp_
     assert process.returncode == 130, err
     assert "Traceback" not in err and "interrupted" in err
     data = json.loads((tmp_path / "partial.json").read_text())
-    assert data["interrupted"] is True and data["models"][0]["interrupted"] is True
-    assert data["system"]["machine"] == "aarch64" and data["models"][0]["latency"]["runs"] > 5
+    assert data["interrupted"] is True and data["models"][0]["timing"]["interrupted"] is True
+    assert data["system"]["machine"] == "aarch64" and data["models"][0]["timing"]["latency"]["runs"] > 5
     assert wait_clean(lab.workdir) == []
 
 

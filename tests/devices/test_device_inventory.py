@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from edgekit_testing import REPO, assert_clean_error, run_cli
-from edgekit.devices import load_inventory, load_profile, parse_ssh_url, resolve_devices
+from edgekit.devices import load_inventory, load_profile, parse_ssh_url, resolve_devices, trust_inventory
 from edgekit.devices.inventory import Device
 from edgekit.devices.remote import script_text
 from edgekit.devices.ssh import Connection, wrapped
@@ -49,7 +49,31 @@ def project(tmp_path, monkeypatch):
     folder.mkdir()
     (folder / "edgekit.toml").write_text(INVENTORY)
     (folder / "my_ssh_config").write_text("Host lab-pi\n  HostName 127.0.0.1\n")
+    trust_inventory(folder / "edgekit.toml")  # the user has read both files
     return folder
+
+
+def test_a_working_folder_ssh_config_needs_an_explicit_trust(project):
+    """An edgekit.toml in a cloned repository must not run that repository's commands: its
+    [ssh] config (ProxyCommand, Match exec) is used only after `edgekit devices trust`, and a
+    change to either file needs a new trust."""
+    (project / "edgekit.toml").write_text(INVENTORY + "\n")  # changed since it was trusted
+    with pytest.raises(UsageError, match="can run commands.*edgekit devices trust"):
+        load_inventory(project)
+    record = trust_inventory(project / "edgekit.toml")
+    assert record["ssh_config"] == str(project / "my_ssh_config")
+    assert load_inventory(project).devices["rpi1"].ssh_config == str(project / "my_ssh_config")
+    (project / "my_ssh_config").write_text("Host *\n  ProxyCommand sh -c 'touch /tmp/pwned'\n")
+    with pytest.raises(UsageError, match="edgekit devices trust"):
+        load_inventory(project)
+
+
+def test_device_check_never_runs_an_untrusted_proxy_command(project, tmp_path):
+    marker = tmp_path / "ran"
+    (project / "my_ssh_config").write_text(f"Host *\n  ProxyCommand sh -c 'touch {marker}'\n")
+    result = run_cli("device", "check", "rpi1", cwd=project)
+    assert_clean_error(result, 2, "edgekit devices trust")
+    assert not marker.exists()
 
 
 def test_inventory_devices_groups_and_ssh_config(project):
@@ -64,7 +88,7 @@ def test_inventory_devices_groups_and_ssh_config(project):
 
 def test_the_working_folder_wins_over_the_user_file(project, tmp_path):
     user = tmp_path / "config" / "edgekit"
-    user.mkdir(parents=True)
+    user.mkdir(parents=True, exist_ok=True)
     (user / "devices.toml").write_text('[devices.rpi1]\nhost = "old@host"\n[devices.bench-pc]\nhost = "me@pc"\n')
     inventory = load_inventory(project)
     assert inventory.devices["rpi1"].host == "pi@10.0.0.21" and inventory.devices["bench-pc"].host == "me@pc"

@@ -41,7 +41,7 @@ def test_keras_reference_is_computed_on_the_host(lab, rpi_setup, digits, tmp_pat
     _, project, _ = rpi_setup
     folder, models = digits
     remote = run_cli("bench", *models, "--data", folder / "eval.npz", "--reference", folder / "digits.keras",
-                     "--save-reference", tmp_path / "ref.npz", *FAST, "--device", "rpi", "--json", "-", cwd=project)
+                     "--save-reference", tmp_path / "ref.npz", *FAST, "--device", "rpi", "--json", cwd=project)
     assert remote.returncode == 0, remote.stderr
     on_pi = json.loads(remote.stdout)
     assert on_pi["system"]["machine"] == "aarch64"
@@ -49,12 +49,13 @@ def test_keras_reference_is_computed_on_the_host(lab, rpi_setup, digits, tmp_pat
     assert reference["kind"] == "keras" and reference["computed_on"] == "host"
     assert reference["saved_to"] == str(tmp_path / "ref.npz") and reference["accuracy"] > 0.5
     local = run_cli("bench", *models, "--data", folder / "eval.npz", "--reference", tmp_path / "ref.npz",
-                    *FAST, "--json", "-")
+                    *FAST, "--json")
     assert local.returncode == 0, local.stderr
     here = json.loads(local.stdout)
     assert here["reference"]["accuracy"] == reference["accuracy"]
     for a, b in zip(on_pi["models"], here["models"]):
-        assert (a["accuracy"], a["agreement"], a["verdict"]) == (b["accuracy"], b["agreement"], b["verdict"])
+        assert a["comparison"]["accuracy"] == b["comparison"]["accuracy"] and a["verdict"] == b["verdict"]
+        assert a["comparison"]["top1_agreement"] == b["comparison"]["top1_agreement"]
     float_on_pi = on_pi["models"][0]
-    assert float_on_pi["recipe"] == "float32" and float_on_pi["max_abs_error"] < 1e-4  # TFLite on ARM vs Keras
+    assert float_on_pi["recipe"] == "float32" and float_on_pi["comparison"]["max_abs_error"] < 1e-4  # TFLite on ARM vs Keras
     assert leftovers(lab.workdir) == []

@@ -16,6 +16,8 @@ import pytest
 
 from standin_pi import BOARD, WHEELS, free_port, leftovers
 from edgekit_testing import FIXTURES, REPO, run_cli
+from edgekit.artifact import ReferenceInfo
+from edgekit.bench import ReferenceOutputs
 from edgekit.bench.reference import save_reference
 
 pytestmark = pytest.mark.slow
@@ -33,7 +35,7 @@ def eval_data(tmp_path_factory):
     x[:8] = np.load(FIXTURES / "expected.npz")["images"]
     reference = np.asarray(load(FIXTURES / "float32.tflite").predict(x), np.float32)
     np.savez(folder / "eval.npz", x=x, y=reference.argmax(1))
-    save_reference(folder / "ref.npz", reference, x, "float32.tflite")
+    save_reference(folder / "ref.npz", ReferenceOutputs(reference, ReferenceInfo(kind="tflite", path="float32.tflite")), x)
     return folder / "eval.npz", folder / "ref.npz"
 
 
@@ -82,23 +84,24 @@ def test_remote_bench_matches_a_local_run(lab, rpi_setup, eval_data, tmp_path):
     data, ref = eval_data
     models = [FIXTURES / "float32.tflite", FIXTURES / "int8.tflite"]
     args = ["bench", *models, "--data", data, "--reference", ref, *FAST]
-    remote = run_cli(*args, "--device", "rpi", "--json", tmp_path / "remote.json",
+    remote = run_cli(*args, "--device", "rpi", "-o", tmp_path / "remote.json",
                      "--report", tmp_path / "remote.html", cwd=project)
     assert remote.returncode == 0, remote.stderr
-    local = run_cli(*args, "--json", "-")
+    local = run_cli(*args, "--json")
     assert local.returncode == 0, local.stderr
     on_pi, here = json.loads((tmp_path / "remote.json").read_text()), json.loads(local.stdout)
-    assert on_pi["schema"] == here["schema"] == "edgekit.bench/1"
+    assert on_pi["schema"] == here["schema"] == "edgekit.bench/2"
     assert on_pi["system"]["machine"] == "aarch64" and on_pi["system"]["board"] == BOARD
     assert on_pi["device"]["name"] == "rpi" and on_pi["device"]["runtime"]["backend"] == "litert"
     assert on_pi["data"] == here["data"] and on_pi["reference"]["accuracy"] == here["reference"]["accuracy"]
     for a, b in zip(on_pi["models"], here["models"]):
         assert a["name"] == b["name"] and a["path"] == b["path"] and a["backend"] == "litert"
-        for key in ("accuracy", "agreement", "verdict"):
-            assert a[key] == b[key], (a["name"], key, a[key], b[key])
-        assert abs(a["max_abs_error"] - b["max_abs_error"]) < 1e-5
-        assert a["latency"]["runs"] >= 20 and len(a["samples_ns"]) == a["latency"]["runs"]
-    assert on_pi["models"][1]["agreement"] < 1.0  # int8 differs from float: the check is not vacuous
+        for key in ("accuracy", "top1_agreement"):
+            assert a["comparison"][key] == b["comparison"][key], (a["name"], key)
+        assert a["verdict"] == b["verdict"]
+        assert abs(a["comparison"]["max_abs_error"] - b["comparison"]["max_abs_error"]) < 1e-5
+        assert a["timing"]["latency"]["runs"] >= 20 and len(a["timing"]["samples_ns"]) == a["timing"]["latency"]["runs"]
+    assert on_pi["models"][1]["comparison"]["top1_agreement"] < 1.0  # int8 differs from float: the check is not vacuous
     assert "aarch64" in remote.stdout and BOARD in remote.stdout  # the table's title
     page = (tmp_path / "remote.html").read_text()
     assert BOARD in page and "aarch64" in page
@@ -117,13 +120,13 @@ def test_a_fleet_with_one_device_down(lab, rpi_setup, eval_data, tmp_path):
     project = lab.inventory(tmp_path / "fleet", {"rpi": {}, "rpi2": {"port": free_port()}},
                             groups={"lab": ["rpi", "rpi2"]})
     result = run_cli("bench", FIXTURES / "int8.tflite", "--data", data, "--reference", ref, *FAST,
-                     "--device", "lab", "--json", tmp_path / "fleet.json", "--report", tmp_path / "fleet.html",
+                     "--device", "lab", "-o", tmp_path / "fleet.json", "--report", tmp_path / "fleet.html",
                      cwd=project)
     assert result.returncode == 4, result.stderr
     fleet = json.loads((tmp_path / "fleet.json").read_text())
-    assert fleet["schema"] == "edgekit.fleet/1" and fleet["failed"] == ["rpi2"]
+    assert fleet["schema"] == "edgekit.fleet/2" and fleet["failed"] == ["rpi2"]
     ok, down = fleet["devices"]
-    assert ok["ok"] and ok["result"]["system"]["machine"] == "aarch64" and ok["result"]["models"][0]["accuracy"] is not None
+    assert ok["ok"] and ok["result"]["system"]["machine"] == "aarch64" and ok["result"]["models"][0]["comparison"]["accuracy"] is not None
     assert not down["ok"] and "connection refused" in down["error"]["message"] and down["error"]["exit_code"] == 4
     assert "rpi2" in result.stderr and "1 of 2 devices" in result.stderr
     assert "rpi" in result.stdout and "int8.tflite" in result.stdout

@@ -35,10 +35,10 @@ def model(tmp_path):
 
 
 def test_edgetpu_needs_an_integer_int8_recipe(model):
-    assert_clean_error(_cli("convert", model, "--float16", "--edgetpu", cwd=model.parent), 2, "add --int8")
+    assert_clean_error(_cli("convert", model, "--float16", "--edgetpu", cwd=model.parent), 2, "add the int8 recipe")
     assert_clean_error(_cli("convert", model, "--int8", "--io", "float32", "--calib", "digits", "--edgetpu",
                             cwd=model.parent), 2, "integer inputs/outputs")
-    assert_clean_error(_cli("convert", model, "--int8", "--edgetpu-segments", "2", cwd=model.parent), 2, "add it")
+    assert_clean_error(_cli("convert", model, "--int8", "--edgetpu-segments", "2", cwd=model.parent), 2, "add --edgetpu")
     assert sorted(p.name for p in model.parent.iterdir()) == ["m.keras"]
 
 

@@ -14,7 +14,7 @@ import pytest
 from edgekit.edgetpu import ON_CHIP_BYTES, check_edgetpu
 from edgekit.edgetpu.check import CPU, MAPPED, STATUS_AFTER, STATUS_RANK, STATUS_UNSUPPORTED, TPU
 from edgekit.runtime import describe
-from edgekit.runtime.tflite_file import _pack, _schema, _unpack
+from edgekit.runtime.tflite_file import _pack, _unpack, flatbuffer_schema as _schema
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -116,7 +116,7 @@ def test_model_larger_than_on_chip_memory_streams_from_host(edgetpu_models):
 
 
 def test_check_result_is_json(edgetpu_models):
-    data = json.loads(json.dumps(check_edgetpu(edgetpu_models["leaky"]).to_dict()))
+    data = json.loads(json.dumps(check_edgetpu(edgetpu_models["leaky"]).to_json()))
     assert data["ops"][4]["name"] == "LEAKY_RELU" and data["ops"][4]["where"] == "CPU"
     assert data["blockers"][0]["ops"][0] == 4 and isinstance(data["fixes"], list)
 

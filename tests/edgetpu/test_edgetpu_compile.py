@@ -70,15 +70,15 @@ def test_successful_compile_writes_model_and_manifest(tmp_path, model):
     manifest = json.loads(result.manifest_paths[0].read_text())
     assert result.manifest_paths[0] == tmp_path / "tiny_int8_edgetpu.json"
     assert manifest["recipe"]["name"] == RECIPE == "int8-edgetpu"
-    assert manifest["schema"] == "edgekit.manifest/1" and manifest["verification"] is None
+    assert manifest["schema"] == "edgekit.manifest/2" and manifest["verification"] is None
     assert manifest["edgetpu"]["compiler"]["version"] == "16.0.384591198"
     assert manifest["edgetpu"]["compiled"]["on_chip_used_bytes"] == round(12.25 * 1024)
     assert manifest["edgetpu"]["comparison"]["agree"] is True
     assert manifest["edgetpu"]["edgetpu_custom_ops_in_file"] == 0
-    assert manifest["artifact"]["bytes"] == result.path.stat().st_size
+    assert manifest["artifact"]["size_bytes"] == result.path.stat().st_size
     assert manifest["derived_from"]["file"] == "tiny_int8.tflite"
     assert manifest["inputs"][0]["dtype"] == "int8"
-    json.dumps(result.to_dict())
+    assert json.loads(json.dumps(result.to_json()))["schema"] == "edgekit.edgetpu-compile/1"
 
 
 def test_partially_mapped_compile_lists_disagreements(tmp_path, model):
@@ -204,7 +204,7 @@ def test_compiler_on_path(tmp_path, monkeypatch):
 def test_existing_output_needs_force_and_nothing_runs(tmp_path, model):
     fake = write_fake_compiler(tmp_path / "fake", success_log(INT8_ROWS))
     (tmp_path / "tiny_int8_edgetpu.tflite").write_bytes(b"old")
-    with pytest.raises(BadInputError, match="output exists.*--force"):
+    with pytest.raises(BadInputError, match="output exists.*`force`"):
         compile_edgetpu(model, compiler=fake)
     assert recorded_argv(tmp_path / "fake") is None
     assert compile_edgetpu(model, compiler=fake, force=True).path.read_bytes() == model.read_bytes()
@@ -214,7 +214,7 @@ def test_existing_output_needs_force_and_nothing_runs(tmp_path, model):
     ({"segments": 0}, "segments must be a whole number >= 1"),
     ({"timeout": 0}, "timeout must be a positive number"),
     ({"min_runtime_version": "14"}, "min_runtime_version must be a whole number"),
-    ({"output": "one.tflite", "segments": 2}, "names one file but --segments 2"),
+    ({"output": "one.tflite", "segments": 2}, "names one file but `segments` 2"),
 ])
 def test_bad_options_are_usage_errors(tmp_path, model, kwargs, words):
     kwargs = dict(kwargs)

@@ -141,7 +141,7 @@ CASES = [
     ("HDF5 with an external link", _convert("--float32", model="linked.h5"), 3, ["links to other files"]),
     ("custom op the interpreter lacks", lambda d, m: ["bench", _copy(m / "custom_op.tflite", d / "custom_op.tflite"), "--runs", "2"], 3, ["custom_op.tflite", "Erfinv"]),
     ("truncated .keras", lambda d, m: ["convert", _write(d / "t.keras", (m / "cnn.keras").read_bytes()[:3000]), "--float32"], 3, ["t.keras"]),
-    ("unsupported extension", lambda d, m: ["convert", _write(d / "model.pt", b"torch"), "--float32"], 3, ["unsupported model file", ".keras"]),
+    ("unsupported extension", lambda d, m: ["convert", _write(d / "model.bin", b"torch"), "--float32"], 3, ["unsupported model file", ".keras"]),
     ("folder without saved_model.pb", lambda d, m: ["convert", _mkdir(d / "folder"), "--float32"], 3, ["saved_model.pb"]),
     ("missing model, bench", _bench_missing := (lambda d, m: ["bench", d / "nope.tflite"]), 3, ["not found"]),
     ("missing model, inspect", lambda d, m: ["inspect", d / "nope.tflite"], 3, ["not found"]),
@@ -162,13 +162,13 @@ CASES = [
     ("empty evaluation folder", lambda d, m: ["bench", INT8, "--data", _mkdir(d / "e")], 3, ["e"]),
     # arguments
     ("conflicting recipe flags", _convert("--all", "--int8"), 2, ["--all already includes"]),
-    ("--runs 0", _bench("--runs", "0"), 2, ["--runs must be at least 1"]),
-    ("negative --min-time", _bench("--min-time", "-2"), 2, ["--min-time must not be negative"]),
+    ("--runs 0", _bench("--runs", "0"), 2, ["--runs must be a whole number from 1"]),
+    ("negative --min-time", _bench("--min-time", "-2"), 2, ["--min-time is a number of seconds from 0"]),
     ("negative --min-relative-accuracy", _bench("--min-relative-accuracy", "-0.5"), 2, ["--min-relative-accuracy"]),
-    ("negative --calib-samples", _convert("--int8", "--calib", "digits", "--calib-samples", "-1"), 2, ["--calib-samples must be positive"]),
-    ("--batch 0", _convert("--float32", "--batch", "0"), 2, ["--batch must be a positive integer"]),
+    ("negative --calib-samples", _convert("--int8", "--calib", "digits", "--calib-samples", "-1"), 2, ["--calib-samples must be a positive whole number"]),
+    ("--batch 0", _convert("--float32", "--batch", "0"), 2, ["--batch must be a positive whole number"]),
     ("garbage --input-shape", _convert("--float32", "--input-shape", "axb"), 2, ["--input-shape", "1x32x32x3"]),
-    ("--threads -1", _bench("--threads", "-1"), 2, ["--threads must be at least 1"]),
+    ("--threads -1", _bench("--threads", "-1"), 2, ["--threads must be a whole number from 1 to 256"]),
     ("--io on a float recipe", _convert("--float16", "--io", "uint8"), 2, ["--io uint8 applies only"]),
     ("unknown --backend", _bench("--backend", "onnx"), 2, ["onnx", "litert"]),
     ("--save-reference without --reference", _bench("--save-reference", "r.npz"), 2, ["--save-reference needs --reference"]),
@@ -233,7 +233,7 @@ def test_images_that_are_converted_not_refused(tmp_path):
     data = _images(tmp_path / "data" / "a", [(8, 8), (30, 20)], mode="L")
     _images(tmp_path / "data" / "b", [(12, 9)], mode="RGB")
     result = run_cli("bench", FIXTURES / "float32.tflite", "--data", tmp_path / "data", "--runs", "2",
-                     "--min-time", "0", "--json", "-")
+                     "--min-time", "0", "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["data"]["n"] == 3
     del data

@@ -4,7 +4,6 @@ becomes one BadInputError line; this process carries on."""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import flatbuffers
 import numpy as np

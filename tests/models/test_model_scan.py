@@ -92,7 +92,7 @@ def test_foreign_module_needs_custom_objects(tmp_path):
     spec.loader.exec_module(mod)
     inputs = keras.Input((3,))
     keras.Model(inputs, mod.Twice(name="twice")(inputs)).save(tmp_path / "custom.keras")
-    with pytest.raises(BadInputError, match="outside Keras.*--custom-objects"):
+    with pytest.raises(BadInputError, match="outside Keras.*`custom_objects`"):
         load_model(tmp_path / "custom.keras")
     source = load_model(tmp_path / "custom.keras", custom_objects=module)
     np.testing.assert_allclose(source.predict([np.ones((1, 3), np.float32)])[0], 2.0)

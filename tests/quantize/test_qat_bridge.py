@@ -82,7 +82,7 @@ def test_subclassed_model_is_refused():
 
     model = Tiny()
     model(np.zeros((1, 4), np.float32))
-    with pytest.raises(BadInputError, match="subclassed model.*post-training --int8"):
+    with pytest.raises(BadInputError, match="subclassed model.*post-training int8 recipe"):
         bridge.check_bridgeable(model)
 
 
@@ -90,7 +90,7 @@ def test_unknown_layer_is_named():
     inputs = keras.Input((6,))
     x = keras.layers.LayerNormalization(name="norm")(inputs)
     model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x))
-    with pytest.raises(BadInputError, match=r"layer 'norm' \(LayerNormalization\) is not supported.*--int8"):
+    with pytest.raises(BadInputError, match=r"layer 'norm' \(LayerNormalization\) is not supported.*int8 recipe"):
         bridge.to_tf_keras(model)
 
 
@@ -116,11 +116,11 @@ def test_tfmot_import_leaves_the_environment_alone():
 
 
 @pytest.mark.parametrize("kwargs,words", [
-    ({"train_data": ""}, "--qat needs --train-data"),
-    ({"train_data": "digits", "epochs": 0}, "--epochs must be a positive"),
-    ({"train_data": "digits", "batch_size": -1}, "--batch-size must be a positive"),
-    ({"train_data": "digits", "learning_rate": 3.0}, "--learning-rate must be between 0 and 1"),
-    ({"train_data": "digits", "strategy": "tpu"}, "--strategy 'tpu' is unknown"),
+    ({"train_data": ""}, "quantization-aware training needs `train_data`"),
+    ({"train_data": "digits", "epochs": 0}, "`epochs` must be a positive"),
+    ({"train_data": "digits", "batch_size": -1}, "`batch_size` must be a positive"),
+    ({"train_data": "digits", "learning_rate": 3.0}, "`learning_rate` must be between 0 and 1"),
+    ({"train_data": "digits", "strategy": "tpu"}, "`strategy` 'tpu' is unknown"),
 ])
 def test_settings_refuse_bad_values(kwargs, words):
     with pytest.raises(UsageError, match=words):

@@ -115,12 +115,12 @@ def test_qat_on_class_folders_writes_a_verified_artifact(tmp_path, models):
 
 def test_subclassed_model_with_qat(tmp_path, models):
     _check(tmp_path, models, ["tiny.keras", "--qat", "--train-data", "digits", "--custom-objects",
-                              "tiny_layers.py"], 3, "subclassed model", "post-training --int8")
+                              "tiny_layers.py"], 3, "subclassed model", "post-training int8 recipe")
 
 
 def test_unknown_layer_with_qat(tmp_path, models):
     _check(tmp_path, models, ["norm.keras", "--qat", "--train-data", "digits"], 3,
-           "layer 'norm' (LayerNormalization) is not supported", "--int8")
+           "layer 'norm' (LayerNormalization) is not supported", "int8 recipe")
 
 
 def test_labels_missing(tmp_path, models):
@@ -141,12 +141,12 @@ def test_multiworker_without_tf_config(tmp_path, models):
 
 
 @pytest.mark.parametrize("args,words", [
-    (["--qat"], ["--qat needs --train-data"]),
+    (["--qat"], ["quantization-aware training needs --train-data"]),
     (["--int8", "--calib", "digits", "--epochs", "3"], ["--epochs apply to quantization-aware training", "add --qat"]),
-    (["--qat", "--train-data", "digits", "--strategy", "tpu"], ["--strategy 'tpu' is unknown"]),
+    (["--qat", "--train-data", "digits", "--strategy", "tpu"], ["'--strategy'", "'tpu' is not one of 'default'"]),
     (["--qat", "--train-data", "digits", "--learning-rate", "5"], ["--learning-rate must be between 0 and 1"]),
     (["--int8", "--calib", "digits", "--max-drop", "1"], ["need --eval data"]),
-    (["--float16", "--eval", "digits", "--max-drop", "1"], ["bound the int8 recipe", "add --int8"]),
+    (["--float16", "--eval", "digits", "--max-drop", "1"], ["bound the int8 recipe", "add the int8 recipe"]),
     (["--int8", "--calib", "digits", "--eval", "digits", "--max-drop", "-1"], ["--max-drop is in accuracy points"]),
     (["--int8", "--calib", "digits", "--best-effort"], ["--best-effort applies with --max-drop"]),
 ])

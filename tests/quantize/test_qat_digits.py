@@ -27,9 +27,9 @@ def test_qat_int8_is_within_a_point_of_float_and_no_worse_than_ptq(tmp_path, dig
                      eval=str(digits_files["test"]), output=tmp_path, qat=settings, on_step=steps.append)
     by_name = {a.recipe.name: a for a in result.artifacts}
     float_acc = result.reference_accuracy
-    ptq = by_name["int8"].verification["accuracy"]
-    qat = by_name["qat-int8"].verification["accuracy"]
-    assert result.evaluation["samples"] == 629 and float_acc > 0.95
+    ptq = by_name["int8"].verification.accuracy
+    qat = by_name["qat-int8"].verification.accuracy
+    assert result.evaluation.samples == 629 and float_acc > 0.95
     assert qat >= ptq - 0.002, (qat, ptq)
     assert abs(qat - float_acc) <= 0.01, (qat, float_acc)
     # the artifact is a fully integer model with int8 I/O, verified like any other recipe
@@ -42,7 +42,7 @@ def test_qat_int8_is_within_a_point_of_float_and_no_worse_than_ptq(tmp_path, dig
     assert training["settings"]["learning_rate"] == 3e-5 and training["strategy"]["replicas"] == 1
     assert training["bridge_max_abs_error"] <= 1e-5
     assert training["ranges_initialized_from_data"]["initialized"] >= 3
-    assert "selective" not in manifest and "training" not in by_name["int8"].manifest
+    assert manifest["selective"] is None and by_name["int8"].manifest.training is None
     assert any(s.startswith("QAT epoch 1/5: loss") and "val_accuracy" in s for s in steps)
 
 

@@ -47,7 +47,7 @@ def test_plain_int8_loses_more_than_5_points_and_max_drop_recovers_it(planted_ru
     assert "FULLY_CONNECTED" in info.float_ops and not info.fully_integer
     assert selective["float_ops"] == list(info.float_ops)
     cost = selective["cost_vs_plain_int8"]
-    assert cost["bytes"] > cost["plain_int8_bytes"] and cost["size_ratio"] > 1.5
+    assert cost["size_bytes"] > cost["plain_int8_size_bytes"] and cost["size_ratio"] > 1.5
     assert cost["p50_ms"] > 0 and cost["plain_int8_p50_ms"] > 0
     assert selective["attempts"][-1]["bound_holds"] and selective["ranking"][0]["name"] == "outlier_dense"
     # int8 I/O stays as asked, and the model runs through the runtime

@@ -102,7 +102,7 @@ def test_missing_file(tmp_path):
 
 
 def test_directory(tmp_path):
-    with pytest.raises(BadInputError, match="is a directory, not a .tflite file"):
+    with pytest.raises(BadInputError, match="is a folder, not a .tflite file"):
         runtime.load(tmp_path)
 
 

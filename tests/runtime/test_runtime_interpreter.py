@@ -31,7 +31,7 @@ def test_unknown_delegate():
 
 
 def test_device_without_delegate():
-    with pytest.raises(UsageError, match="device 'usb' was given without a delegate"):
+    with pytest.raises(UsageError, match="'usb' names an Edge TPU but this model runs on the CPU"):
         make_interpreter(fixture_bytes("float32"), device="usb")
 
 
@@ -64,7 +64,7 @@ def test_edgetpu_real_load_fails_cleanly_here():
 
 @pytest.mark.parametrize("threads", [0, -1, 1.5, "2", True])
 def test_threads_must_be_a_positive_int(threads):
-    with pytest.raises(BadInputError, match=f"threads must be a positive whole number.*{threads!r}"):
+    with pytest.raises(UsageError, match=f"`threads` must be a whole number from 1 to 256.*{threads!r}"):
         make_interpreter(fixture_bytes("float32"), threads=threads)
 
 

@@ -7,6 +7,8 @@ import pytest
 from runtime_fixtures import expected, fixture_bytes, fixture_path  # noqa: F401 (fixture)
 
 from edgekit import runtime
+from edgekit.artifact import to_json
+from edgekit.runtime.cpu import physical_cores
 from edgekit.runtime import Model, TensorSpec
 
 
@@ -15,11 +17,11 @@ def test_load_reports_specs_and_attributes():
     assert model.backend == "litert"
     assert model.path == fixture_path("int8")
     assert model.size_bytes == fixture_path("int8").stat().st_size
-    assert model.threads is None and model.manifest is None
+    assert model.threads == physical_cores() and model.manifest is None  # the default: every core
     (spec,) = model.inputs
     assert spec == TensorSpec("image", 0, (1, 8, 8, 3), "int8", spec.scale, -128)
     assert spec.quantized and spec.scale == pytest.approx(1 / 255, rel=1e-4)
-    assert spec.to_dict()["shape"] == [1, 8, 8, 3]
+    assert to_json(spec)["shape"] == [1, 8, 8, 3]
     assert [s.name for s in model.outputs] == ["output_0"]
 
 

@@ -8,14 +8,15 @@ import numpy as np
 import pytest
 from runtime_fixtures import MODEL_NAMES, expected, fixture_bytes  # noqa: F401 (fixture)
 
+from edgekit_testing import make_manifest
+
 from edgekit import runtime
+from edgekit.artifact import embed, read_embedded
 from edgekit.errors import BadInputError
 from edgekit.runtime import (
     MANIFEST_METADATA_NAME,
     describe,
-    embed_manifest,
     embed_metadata,
-    read_manifest_bytes,
     read_metadata,
 )
 
@@ -156,20 +157,20 @@ def test_embedded_buffers_stay_16_byte_aligned():
 
 
 def test_manifest_round_trip():
-    manifest = {"schema": "edgekit.manifest/1", "labels": ["a", "b", "c"], "accuracy": 0.91}
-    embedded = embed_manifest(fixture_bytes("float32"), manifest)
-    assert read_manifest_bytes(embedded) == manifest
+    manifest = make_manifest(labels=("a", "b", "c"))
+    embedded = embed(fixture_bytes("float32"), manifest)
+    assert read_embedded(embedded) == manifest
     assert MANIFEST_METADATA_NAME in describe(embedded).metadata_names
-    assert read_manifest_bytes(fixture_bytes("float32")) is None
+    assert read_embedded(fixture_bytes("float32")) is None
 
 
 def test_malformed_manifest_is_bad_input():
     broken = embed_metadata(fixture_bytes("float32"), MANIFEST_METADATA_NAME, b"{not json")
-    with pytest.raises(BadInputError, match="m.tflite has a malformed embedded manifest"):
-        read_manifest_bytes(broken, "m.tflite")
+    with pytest.raises(BadInputError, match="the manifest embedded in m.tflite is not valid JSON"):
+        read_embedded(broken, "m.tflite")
     listed = embed_metadata(fixture_bytes("float32"), MANIFEST_METADATA_NAME, b"[1, 2]")
     with pytest.raises(BadInputError, match="JSON list, not an object"):
-        read_manifest_bytes(listed)
+        read_embedded(listed)
 
 
 def test_embed_rejects_text_payload():
