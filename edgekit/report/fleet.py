@@ -1,84 +1,130 @@
-"""A fleet benchmark (schema edgekit.fleet/1) side by side: a row per device and model.
-
-`fleet_rows` feeds the terminal table and `render_fleet_html` a self-contained page in the
-style of the single-run report (its CSS, badges and machine box are reused), with every
-device's facts and every failure named.
+"""A fleet benchmark (FleetResult, schema edgekit.fleet/2) on one page, in the style of the
+single-run report (its CSS, tables, badges, answer box and machine box are shared): which
+model to ship on each device first, then a row per device and model (the verdict third, never
+off-screen), a chart of every model's p50 on every device, each device's facts and warnings,
+and every failure named.
 """
 
 from __future__ import annotations
 
-from .html import _CSS, _badge, _esc, _fmt, _machine_box, _section
+from .charts import fleet_latency_figure, styled, to_svg
+from .format import fmt_ms, fmt_pct, fmt_points, fmt_ratio
+from .html import (
+    Column, badge, cell, created_text, esc, machine_box, model_cell, page, require_plotting, section, table,
+    swatch, warnings_box,
+)
+from .summary import short_names, summarize
 
-MISSING = "\u2013"
+__all__ = ["render_fleet_html"]
 
+DASH = "\u2013"
 
-def fleet_rows(fleet: dict) -> list[dict]:
-    """One row per (device, model); a failed device gets one row holding its error."""
-    rows = []
-    for entry in fleet.get("devices") or []:
-        result = entry.get("result") or {}
-        system = result.get("system") or {}
-        where = {"device": entry["name"], "board": system.get("board") or system.get("machine")}
-        if entry.get("error"):
-            rows.append({**where, "error": entry["error"]["message"]})
-            continue
-        for m in result.get("models") or []:
-            vs = m.get("vs_first") or {}
-            rows.append({**where, "model": m.get("name"), "recipe": m.get("recipe"), "p50_ms": m.get("p50_ms"),
-                         "p90_ms": m.get("p90_ms"), "p99_ms": m.get("p99_ms"), "speedup": vs.get("speedup"),
-                         "accuracy": m.get("accuracy"), "agreement": m.get("agreement"),
-                         "accuracy_delta": vs.get("accuracy_delta"), "verdict": m.get("verdict"),
-                         "verdict_reason": m.get("verdict_reason"), "interrupted": m.get("interrupted")})
-    return rows
+_COLUMNS = [
+    Column("device", "model"), Column("model", "model"),
+    Column("verdict", "verdict", "PASS: accuracy at least the bound; REF: the reference"),
+    Column("p50 ms", hint="median latency per call"), Column("p99 ms"),
+    Column("speed-up", hint="p50 of the device's first model / this p50"),
+    Column("accuracy"), Column("\u0394 accuracy pt", hint="accuracy minus the device's first model's"),
+    Column("agreement", hint="top-1 agreement with the reference"),
+]
 
 
-_COLUMNS = ["device", "board", "model", "recipe", "p50 ms", "p90 ms", "p99 ms", "speed-up vs first",
-            "accuracy %", "agreement %", "\u0394 accuracy pt", "verdict"]
-
-
-def _row_html(row: dict) -> str:
-    head = f"<td><strong>{_esc(row['device'])}</strong></td><td>{_esc(row.get('board') or MISSING)}</td>"
-    if row.get("error"):
-        return f"<tr>{head}<td colspan=\"{len(_COLUMNS) - 2}\" class=\"bad\">failed: {_esc(row['error'])}</td></tr>"
-    cells = [
-        ("", _esc(row["model"])), ("", _esc(row.get("recipe") or MISSING)),
-        ("num", _fmt(row["p50_ms"], ".3f")), ("num", _fmt(row["p90_ms"], ".3f")), ("num", _fmt(row["p99_ms"], ".3f")),
-        ("num", _fmt(row["speedup"], ".2f", suffix="\u00d7")), ("num", _fmt(row["accuracy"], ".2f", 100)),
-        ("num", _fmt(row["agreement"], ".2f", 100)), ("num", _fmt(row["accuracy_delta"], "+.2f", 100)),
-        ("verdict", _badge(row.get("verdict"), row.get("verdict_reason"))),
+def render_fleet_html(fleet) -> str:
+    """The whole page for a FleetResult, as a string."""
+    require_plotting()
+    devices = fleet.devices
+    names = _model_names(fleet)
+    labels = dict(zip(names, short_names(names)))
+    body = [
+        f"<header>\n<h1>edgekit fleet benchmark</h1>\n<p class=\"subtitle\">{len(devices)} device"
+        f"{'s' if len(devices) != 1 else ''} \u00b7 created {esc(created_text(fleet.created) or 'at an unknown time')}"
+        "</p>\n</header>",
+        _failures(fleet),
+        _answers(fleet),
+        section("Side by side", _table(fleet, labels), "verdicts"),
+        section("Latency on each device", _chart(fleet, names, labels), "plots"),
+        *(_device_section(d) for d in devices if d.result is not None),
     ]
-    return f"<tr>{head}" + "".join(f"<td class=\"{cls}\">{text}</td>" for cls, text in cells) + "</tr>"
+    return page(f"edgekit fleet benchmark: {len(devices)} devices", body)
 
 
-def _table(rows: list[dict]) -> str:
-    numeric = ' class="num"'
-    head = "".join(f"<th{numeric if 4 <= i < 11 else ''}>{_esc(c)}</th>" for i, c in enumerate(_COLUMNS))
-    body = "\n".join(_row_html(r) for r in rows)
-    return f"<div class=\"table-wrap\"><table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table></div>"
+def _answers(fleet) -> str:
+    """Which model to ship on each device: one sentence per device that answered."""
+    items = [f"<li>{swatch(k)}<strong>{esc(d.name)}</strong>: {esc(summarize(d.result).sentence)}</li>"
+             for k, d in enumerate(fleet.devices) if d.result is not None]
+    if not items:
+        return ""
+    return ("<section class=\"answer\" aria-label=\"Summary\">\n<h2>Which model to ship, per device</h2>\n"
+            f"<ul class=\"device-answers\">{''.join(items)}</ul>\n</section>")
 
 
-def _device_section(entry: dict) -> str:
-    result = entry.get("result") or {}
-    warnings = result.get("warnings") or []
-    items = "".join(f"<li class=\"warning\">{_esc(w)}</li>" for w in warnings)
-    notes = f"<div class=\"warnings\"><ul>{items}</ul></div>" if items else ""
-    return _section(f"{entry['name']} ({entry.get('address')})", _machine_box(result.get("system") or {}) + notes)
+def _model_names(fleet) -> list[str]:
+    """Every model name measured on any device, in the order first seen."""
+    names: list[str] = []
+    for entry in fleet.devices:
+        for m in () if entry.result is None else entry.result.models:
+            if m.name not in names:
+                names.append(m.name)
+    return names
 
 
-def render_fleet_html(fleet: dict) -> str:
-    devices = fleet.get("devices") or []
-    failed = [d for d in devices if d.get("error")]
-    banner = ""
-    if failed:
-        items = "".join(f"<li>{_esc(d['name'])}: {_esc(d['error']['message'])}</li>" for d in failed)
-        banner = f"<div class=\"banner interrupted\"><strong>{len(failed)} of {len(devices)} devices failed.</strong><ul>{items}</ul></div>"
-    body = "\n".join([
-        f"<header>\n<h1>edgekit fleet benchmark</h1>\n<p class=\"subtitle\">{len(devices)} devices \u00b7 "
-        f"created {_esc(fleet.get('created') or 'at an unknown time')}</p>\n</header>",
-        banner,
-        _section("Side by side", _table(fleet_rows(fleet))),
-        *(_device_section(d) for d in devices if not d.get("error")),
-    ])
-    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            f"<title>edgekit fleet benchmark: {len(devices)} devices</title>\n<style>{_CSS}</style>\n</head>\n"
-            f"<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n")
+def _failures(fleet) -> str:
+    failed = [d for d in fleet.devices if d.error is not None]
+    if not failed and not fleet.interrupted:
+        return ""
+    items = "".join(f"<li>{esc(d.name)} ({esc(d.address)}): {esc(d.error.message)}</li>" for d in failed)
+    head = f"{len(failed)} of {len(fleet.devices)} devices failed." if failed else "Interrupted: partial results."
+    return f"<div class=\"banner interrupted\"><strong>{esc(head)}</strong><ul>{items}</ul></div>"
+
+
+def _table(fleet, labels: dict[str, str]) -> str:
+    rows = []
+    for k, entry in enumerate(fleet.devices):
+        device = cell(f"{swatch(k)}<strong>{esc(entry.name)}</strong>")
+        if entry.result is None:
+            message = "failed: " + (entry.error.message if entry.error is not None else "no result")
+            rows.append([device, cell(f"<span class=\"bad\">{esc(message)}</span>")] + [cell(DASH)] * 7)
+            continue
+        ship = summarize(entry.result).ship
+        for i, m in enumerate(entry.result.models):
+            vs, lat = m.vs_first, m.latency
+            delta = None if vs is None else vs.accuracy_delta
+            tags = ("ship",) if ship is not None and ship.index == i else ()
+            rows.append([
+                device, model_cell(labels[m.name], m.name, m.path, None, tags=tags),
+                cell(badge(m.verdict.word, m.verdict.reason), title=m.verdict.reason),
+                cell(fmt_ms(lat.p50_ms if lat.runs else None, DASH)),
+                cell(fmt_ms(lat.p99_ms if lat.runs else None, DASH)),
+                cell(fmt_ratio(None if vs is None else vs.speedup, DASH)),
+                cell(fmt_pct(m.accuracy, missing=DASH)),
+                cell(fmt_points(delta, missing=DASH), "neg" if delta is not None and delta < 0 else ""),
+                cell(fmt_pct(m.top1_agreement, missing=DASH)),
+            ])
+    if not rows:
+        return "<p class=\"note\">No device answered.</p>"
+    return table(_COLUMNS, rows, "primary")
+
+
+def _chart(fleet, names: list[str], labels: dict[str, str]) -> str:
+    answered = [(k, d) for k, d in enumerate(fleet.devices) if d.result is not None]
+    rows = []
+    for name in names:
+        entries = [(k, m) for k, d in answered for m in d.result.models if m.name == name]
+        rows.append((labels[name], entries))
+    with styled("fleet"):
+        made = None if not rows else fleet_latency_figure(rows)
+        svg = None if made is None else to_svg(made[0], "fleet", "p50 latency of each model on each device", made[1])
+    if svg is None:
+        return "<p class=\"note\">No latency was measured.</p>"
+    key = "".join(f"<li>{swatch(k)}{esc(d.name)}</li>"
+                  for k, d in answered)
+    return (f"<figure>\n<ul class=\"device-key\">{key}</ul>\n{svg}\n<figcaption>One row per model, one dot per "
+            "device (its colour above), log axis; bar: p25\u2013p75.</figcaption>\n</figure>")
+
+
+def _device_section(entry) -> str:
+    result = entry.result
+    notes = "".join(f"<li>{esc(n)}</li>" for n in summarize(result).notes)
+    notes = f"<ul class=\"notes\">{notes}</ul>" if notes else ""
+    return section(f"{entry.name} ({entry.address})",
+                   notes + machine_box(result.system, "Machine") + warnings_box(result), "device")

@@ -1,91 +1,32 @@
-"""The HTML benchmark report: a self-contained page whose plots put the numbers where they belong.
+"""The HTML benchmark report: a self-contained page that answers "which model do I ship" first.
 
-Result dicts are built here with synthetic latencies (fixed seeds); no TensorFlow, no interpreter.
-The page is walked with the standard library's html.parser.
+Typed results are built here with synthetic latencies (report_builders.py, fixed seeds): no
+TensorFlow, no interpreter. The page is walked with the standard library's html.parser; the
+charts' numbers are read back from the SVG that matplotlib wrote (tick labels and marker
+positions). The layout in a real browser is checked in test_report_browser.py.
 """
 
 from __future__ import annotations
 
-import math
+import dataclasses
+import subprocess
+import sys
 from html.parser import HTMLParser
 
 import numpy as np
 import pytest
 
-from edgekit.report.html import nice_ticks, render_bench_html, write_bench_html
+from edgekit.errors import MissingDependencyError
+from edgekit_testing import REPO
+from report_builders import ODD_NAME, five_models, fleet, model, result, three_models
 
-ODD_NAME = "a<b>&c.tflite"
+pytest.importorskip("matplotlib", reason="the report needs edgekit[report] (matplotlib)")
+
+from edgekit.report.fleet import render_fleet_html  # noqa: E402
+from edgekit.report.html import render_bench_html, write_bench_html  # noqa: E402
+from edgekit.report.summary import summarize  # noqa: E402
+
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
-
-
-# --- building results -------------------------------------------------------------------
-
-
-def _latency(samples_ns: np.ndarray) -> dict:
-    ms = samples_ns.astype(np.float64) / 1e6
-    mean, std = float(ms.mean()), float(ms.std(ddof=1)) if ms.size > 1 else 0.0
-    stats = {f"p{q}_ms": float(np.percentile(ms, q)) for q in (50, 90, 99)}
-    return {"runs": int(ms.size), "min_ms": float(ms.min()), "mean_ms": mean, **stats,
-            "max_ms": float(ms.max()), "std_ms": std, "cv": std / mean, "throughput_per_s": 1000 / mean}
-
-
-def make_model(name, size_bytes, p50_ms, *, seed, accuracy=0.97, verdict="PASS", n=3000,
-               spread=0.08, recipe="int8", samples=None, snr_db=35.2) -> dict:
-    rng = np.random.default_rng(seed)
-    if samples is None:
-        samples = (rng.lognormal(math.log(p50_ms * 1e6), spread, n)).astype(np.int64)
-    samples = np.asarray(samples, dtype=np.int64)
-    latency = _latency(samples) if samples.size else {}
-    return {
-        "name": name, "path": f"/models/{name}", "size_bytes": size_bytes, "backend": "litert",
-        "threads": None, "recipe": recipe, "inputs": [], "outputs": [], "load_ms": 2.1,
-        "first_invoke_ms": 0.3, "warmup_runs": 40, "latency": latency,
-        **{k: latency.get(k) for k in ("p50_ms", "p90_ms", "p99_ms", "mean_ms")},
-        "samples_ns": samples.tolist(), "interrupted": False, "rss_growth_mib": 1.2, "peak_rss_mib": 300.0,
-        "accuracy": accuracy, "top5_accuracy": None if accuracy is None else 0.999,
-        "agreement": None if accuracy is None else 0.995, "max_abs_error": 0.01, "rmse": 0.002,
-        "snr_db": snr_db, "cosine": 0.9999, "verdict": verdict,
-        "verdict_reason": "the reference" if verdict is None else f"accuracy {verdict.lower()}",
-        "vs_first": {"size_ratio": 1.0, "speedup": 1.0, "accuracy_delta": 0.0},
-    }
-
-
-def make_result(models, *, warnings=(), interrupted=False, reference_accuracy=0.97) -> dict:
-    first = models[0]
-    for m in models:
-        m["vs_first"] = {
-            "size_ratio": m["size_bytes"] / first["size_bytes"],
-            "speedup": first["p50_ms"] / m["p50_ms"] if m["p50_ms"] and first["p50_ms"] else None,
-            "accuracy_delta": None if m["accuracy"] is None or first["accuracy"] is None
-            else m["accuracy"] - first["accuracy"],
-        }
-    has_acc = any(m["accuracy"] is not None for m in models)
-    return {
-        "schema": "edgekit.bench/1", "created": "2026-11-22T03:30:00+00:00", "edgekit_version": "0.1.0",
-        "system": {"machine": "aarch64", "system": "Linux", "release": "6.6.31+rpt-rpi-2712",
-                   "os": "Debian GNU/Linux 12 (bookworm)", "python": "3.11.2",
-                   "cpu_model": "Cortex-A76", "cpu_count": 4, "board": "Raspberry Pi 5 Model B Rev 1.0",
-                   "governors": ["ondemand"], "throttled": "0x0", "executable": "/usr/bin/python3"},
-        "config": {"runs": 100, "min_time_s": 1.0, "warmup": 10, "warmup_time_s": 0.5, "max_runs": 100000,
-                   "threads": None, "backend": "auto", "min_relative_accuracy": 0.99},
-        "data": {"source": "eval.npz", "kind": "npz", "n": 450, "shape": [450, 8, 8, 1],
-                 "has_labels": has_acc} if has_acc else None,
-        "reference": {"kind": "first-model", "path": first["path"],
-                      "accuracy": reference_accuracy if has_acc else None},
-        "models": models, "warnings": list(warnings), "interrupted": interrupted,
-    }
-
-
-def three_models() -> dict:
-    return make_result([
-        make_model("m_float32.tflite", 156_000, 1.20, seed=1, accuracy=0.9711, verdict=None,
-                   recipe="float32", snr_db="inf"),
-        make_model(ODD_NAME, 44_000, 0.55, seed=2, accuracy=0.9689, verdict="PASS"),
-        make_model("m_int16x8.tflite", 80_000, 0.90, seed=3, accuracy=0.9400, verdict="FAIL", spread=0.2),
-    ], warnings=["CPU frequency governor is ondemand, not 'performance': latencies include ramp-up"])
-
-
-# --- walking the page -------------------------------------------------------------------
 
 
 class Page(HTMLParser):
@@ -123,256 +64,426 @@ class Page(HTMLParser):
         for element in self.stack:
             element["text"] += data
 
-    def find(self, css=None, tag=None, within=None) -> list[dict]:
+    def find(self, css=None, tag=None, within=None, id=None) -> list[dict]:
         return [e for e in self.elements
                 if (css is None or css in e["attrs"].get("class", "").split())
                 and (tag is None or e["tag"] == tag)
+                and (id is None or e["attrs"].get("id") == id)
                 and (within is None or any(a is within for a in e["ancestors"]))]
 
-    def svgs(self) -> list[dict]:
-        return self.find(tag="svg")
+    def one(self, **how) -> dict:
+        found = self.find(**how)
+        assert len(found) == 1, (how, len(found))
+        return found[0]
+
+    def rows(self, table_css: str) -> list[list[dict]]:
+        table = self.one(tag="table", css=table_css)
+        return [self.find(tag="td", within=row) for row in self.find(tag="tr", within=table)[1:]]
 
 
-def parse(result: dict) -> tuple[str, Page]:
-    text = render_bench_html(result)
+def parse(res) -> tuple[str, Page]:
+    text = render_bench_html(res)
     return text, Page(text)
 
 
-def axis_map(page: Page, svg: dict, axis: str):
-    """pixel -> value along the x or y axis of `svg`, read back from its labelled ticks."""
-    labels = page.find(css="tick-label", within=svg)
-    ticks = [(float(e["attrs"][axis]), float(e["text"])) for e in labels if axis in e["attrs"]["class"].split()]
-    assert len(ticks) >= 2, ticks
-    if axis == "y":  # the label sits 4 px below its grid line, on the baseline
-        ticks = [(px - 4, value) for px, value in ticks]
-    (p0, v0), (p1, v1) = ticks[0], ticks[-1]
-    per_px = (v1 - v0) / (p1 - p0)
-    return (lambda px: v0 + (px - p0) * per_px), abs(per_px)
+def cell_text(cell: dict) -> str:
+    return " ".join(cell["text"].split())
 
 
-# --- the page as a whole ----------------------------------------------------------------
+# --- reading numbers back from the charts ---------------------------------------------------
 
 
-def test_page_is_balanced_html5_with_two_plots():
-    text, page = parse(three_models())
+def tick_map(page: Page, chart: str, axis: str, log: bool):
+    """pixel -> value along `axis` of `chart`, fitted through its labelled ticks."""
+    pairs = []
+    for k in range(1, 30):
+        group = page.find(tag="g", id=f"{chart}-{axis}tick_{k}")
+        if not group:
+            break
+        mark = [u for u in page.find(tag="use", within=group[0])][0]
+        label = page.find(tag="text", within=group[0])[0]["text"].replace(",", "")
+        pairs.append((float(mark["attrs"][axis]), float(label)))
+    assert len(pairs) >= 2, pairs
+    px = np.array([p for p, _ in pairs])
+    values = np.array([v for _, v in pairs])
+    slope, offset = np.polyfit(px, np.log10(values) if log else values, 1)
+    fitted = slope * px + offset
+    assert np.allclose(fitted, np.log10(values) if log else values, atol=1e-6)  # the ticks are on a straight line
+
+    def to_value(p: float) -> float:
+        v = slope * p + offset
+        return 10 ** v if log else v
+    return to_value
+
+
+def marker_at(page: Page, gid: str) -> tuple[float, float]:
+    use = page.find(tag="use", within=page.one(tag="g", id=gid))[0]
+    return float(use["attrs"]["x"]), float(use["attrs"]["y"])
+
+
+# --- the page as a whole --------------------------------------------------------------------
+
+
+def test_page_is_balanced_html5_with_two_charts():
+    text, page = parse(five_models())
     assert page.decls == ["DOCTYPE html"]
     assert not page.unbalanced and not page.stack
     assert [e["tag"] for e in page.elements[:3]] == ["html", "head", "meta"]
-    svgs = page.svgs()
-    assert len(svgs) == 2
+    svgs = page.find(tag="svg")
+    assert [s["attrs"]["class"] for s in svgs] == ["chart tradeoff", "chart latency"]
     for svg in svgs:
-        assert {"width", "height", "viewbox"} <= svg["attrs"].keys()
+        assert {"viewbox", "width", "height", "role", "aria-label"} <= svg["attrs"].keys()
         assert page.find(tag="title", within=svg)
-    latency, accuracy = svgs
-    assert len(page.find(css="box", within=latency)) == 3
-    assert len(page.find(css="median", within=latency)) == 3
-    assert len(page.find(css="hist", within=latency)) == 3
-    assert len(page.find(css="point", within=accuracy)) == 3
-    # every box and point carries hover text
-    for group in page.find(css="box") + page.find(css="point"):
-        assert any(e["tag"] == "title" for e in page.find(within=group))
+    ids = [e["attrs"]["id"] for e in page.elements if "id" in e["attrs"]]
+    assert len(ids) == len(set(ids))  # two charts in one page share no id
 
 
-def test_sections_come_in_order():
-    text, _ = parse(three_models())
-    order = ["<h1>", "Machine", "class=\"warnings\"", "<table>", "svg class=\"plot latency\"",
-             "svg class=\"plot accuracy\"", "Configuration", "How to read this page"]
+def test_the_answer_comes_first_then_the_verdicts():
+    res = five_models()
+    text, page = parse(res)
+    order = ["<h1>", "class=\"answer\"", "<table class=\"stack primary\"", "class=\"warnings\"",
+             "svg class=\"chart tradeoff\"", "svg class=\"chart latency\"", "Latency details", "Runtime and fidelity",
+             "class=\"machine\"", "Configuration", "How to read this page"]
     positions = [text.index(marker) for marker in order]
     assert positions == sorted(positions)
+    summary = summarize(res)
+    assert cell_text(page.one(css="sentence")) == summary.sentence
+    assert summary.sentence.startswith("Ship int8: the fastest model that passes the accuracy check")
+    picks = [cell_text(e) for e in page.find(css="pick")]
+    assert picks[0] == f"Fastest passing int8 {res.models[3].latency.p50_ms:.3f} ms \u00b7 1.65x speed"
+    assert picks[1].startswith("Smallest passing dynamic 108.4 KiB")
+    assert picks[2].startswith("Most accurate float32 97.11%")
+    assert picks[3] == "Verdicts 3 PASS 1 FAIL 1 REF"
+    (note,) = page.find(tag="li", within=page.one(css="notes"))
+    assert "int16x8 (10.0x slower than float32) is slower" in note["text"] and "reference kernels" in note["text"]
 
 
 def test_self_contained():
-    text, page = parse(three_models())
+    text, page = parse(five_models())
     lower = text.lower()
-    for banned in ("http://", "https://", "<script", "<link", "@import", "url("):
+    for banned in ("http://", "https://", "<script", "<link", "@import", "<iframe", "<img", "xlink:", "<?xml"):
         assert banned not in lower, banned
     assert page.find(tag="style")
     assert not any(k.startswith("on") for e in page.elements for k in e["attrs"])
+    hrefs = [e["attrs"]["href"] for e in page.elements if "href" in e["attrs"]]
+    assert hrefs and all(h.startswith("#") for h in hrefs)  # chart-internal references only
+    ids = {e["attrs"]["id"] for e in page.elements if "id" in e["attrs"]}
+    assert all(h[1:] in ids for h in hrefs)
+    urls = [u for u in text.split("url(")[1:]]
+    assert urls and all(u.startswith("#") and u[1: u.index(")")] in ids for u in urls)
+
+
+def test_rendering_is_deterministic():
+    res = five_models()
+    assert render_bench_html(res) == render_bench_html(res)
 
 
 def test_model_names_are_escaped():
     text, page = parse(three_models())
     assert "a<b>" not in text and "&c.tflite" not in text.replace("&amp;c.tflite", "")
-    assert "a&lt;b&gt;&amp;c.tflite" in text
-    # decoded back, the name is in the table, the latency row label and the scatter label
-    cells = [e for e in page.find(tag="td") if e["text"].strip().startswith(ODD_NAME)]
-    assert len(cells) == 1
-    assert any(e["text"].endswith(ODD_NAME) for e in page.find(css="row-label"))
-    assert any(e["text"] == ODD_NAME for e in page.find(css="point-label"))
+    assert "a&lt;b&gt;&amp;c" in text
+    # decoded back, the short name is in each table, the chart's label and the sentence
+    names = [e for e in page.find(css="name") if e["text"] == "a<b>&c"]
+    assert len(names) == 3 and all(e["attrs"]["title"] == f"{ODD_NAME} (/models/{ODD_NAME})" for e in names)
+    assert page.one(tag="g", id="tradeoff-label-1")["text"].strip() == "a<b>&c"
+    assert "Ship a<b>&c:" in page.one(css="sentence")["text"]
+
+
+def test_dollar_signs_in_names_are_not_math():
+    res = result([model("price$1$.tflite", 10_000, 1.0, seed=1, verdict="REF"),
+                  model("price$2$.tflite", 5_000, 0.5, seed=2)])
+    _, page = parse(res)
+    assert page.one(tag="g", id="tradeoff-label-1")["text"].strip() == "price$2$"  # not mathtext
+    labels = [e["text"] for e in page.find(tag="text", within=page.one(tag="svg", css="latency"))]
+    assert "price$1$" in labels
 
 
 def test_badges_warnings_and_machine():
     _, page = parse(three_models())
-    assert [e["text"] for e in page.find(css="pass")] == ["PASS"]
-    assert [e["text"] for e in page.find(css="fail")] == ["FAIL"]
-    assert [e["text"] for e in page.find(css="ref")] == ["REF"]
+    table = page.one(tag="table", css="primary")
+    assert [e["text"] for e in page.find(css="pass", within=table)] == ["PASS"]
+    assert [e["text"] for e in page.find(css="fail", within=table)] == ["FAIL"]
+    assert [e["text"] for e in page.find(css="ref", within=table)] == ["REF"]
     (warning,) = page.find(css="warning")
     assert "not 'performance'" in warning["text"]
     assert not page.find(css="interrupted")
-    (machine,) = page.find(css="machine")
+    machine = page.one(css="machine")
     for fact in ("aarch64", "Debian GNU/Linux 12", "Cortex-A76", "Raspberry Pi 5", "ondemand", "0x0", "3.11.2"):
         assert fact in machine["text"], fact
     assert page.find(css="bad", tag="dd")  # the ondemand governor is flagged
 
 
-def test_table_numbers_are_right_aligned_and_formatted():
-    result = three_models()
-    _, page = parse(result)
-    header = [e["text"] for e in page.find(tag="th")]
-    assert header[:5] == ["model", "recipe", "size KiB", "size vs first", "p50 ms"]
-    rows = page.find(tag="tr", within=page.find(tag="tbody")[0])
-    assert len(rows) == 3
-    cells = [[e for e in page.find(tag="td", within=row)] for row in rows]
-    for row in cells:
-        assert all("num" in c["attrs"].get("class", "") for c in row[2:-1])
-    odd = [c["text"] for c in cells[1]]
-    model = result["models"][1]
-    assert odd[2] == f"{44_000 / 1024:,.1f}"
-    assert odd[3] == f"{44_000 / 156_000:.2f}\u00d7"
-    assert odd[4] == f"{model['p50_ms']:.3f}"
-    assert odd[8] == f"{result['models'][0]['p50_ms'] / model['p50_ms']:.2f}\u00d7"
-    assert odd[9] == "96.89" and odd[12] == "-0.22"
-    assert "neg" in cells[1][12]["attrs"]["class"]
-    assert cells[0][13]["text"] == "\u221e"  # snr_db "inf"
-    assert odd[13] == "35.2"
+def test_model_warnings_are_grouped_into_one_line():
+    res = five_models()
+    same = "latency spread 14% (IQR/p50): the machine was busy"
+    models = list(res.models)
+    for i in (1, 2):
+        models[i] = dataclasses.replace(models[i], warnings=(same,))
+    _, page = parse(dataclasses.replace(res, models=tuple(models)))
+    lines = [cell_text(e) for e in page.find(css="warning")]
+    assert lines.count(f"dynamic, float16: {same}") == 1 and len(lines) == 2
 
 
-def test_median_and_box_map_back_to_the_percentiles():
-    result = three_models()
-    _, page = parse(result)
-    svg = page.svgs()[0]
-    to_ms, ms_per_px = axis_map(page, svg, "x")
-    medians = page.find(css="median", within=svg)
-    boxes = page.find(css="iqr", within=svg)
-    for model, median, box in zip(result["models"], medians, boxes):
-        ms = np.asarray(model["samples_ns"]) / 1e6
-        assert median["attrs"]["x1"] == median["attrs"]["x2"]
-        assert abs(to_ms(float(median["attrs"]["x1"])) - model["p50_ms"]) <= ms_per_px
-        left, width = float(box["attrs"]["x"]), float(box["attrs"]["width"])
-        assert abs(to_ms(left) - np.percentile(ms, 25)) <= ms_per_px
-        assert abs(to_ms(left + width) - np.percentile(ms, 75)) <= ms_per_px
-    # the fastest model's median sits left of the slowest one's
-    xs = [float(m["attrs"]["x1"]) for m in medians]
-    assert xs[1] < xs[2] < xs[0]
+# --- the verdict table ----------------------------------------------------------------------
 
 
-def test_scatter_points_map_back_to_size_and_accuracy():
-    result = three_models()
-    _, page = parse(result)
-    svg = page.svgs()[1]
-    to_kib, kib_per_px = axis_map(page, svg, "x")
-    to_pct, pct_per_px = axis_map(page, svg, "y")
-    circles = page.find(tag="circle", within=svg)
-    assert len(circles) == 3
-    for model, circle in zip(result["models"], circles):
-        assert abs(to_kib(float(circle["attrs"]["cx"])) - model["size_bytes"] / 1024) <= kib_per_px
-        assert abs(to_pct(float(circle["attrs"]["cy"])) - 100 * model["accuracy"]) <= pct_per_px
-    assert page.find(css="ref-line", within=svg) and page.find(css="bound-line", within=svg)
-    (bound,) = [e for e in page.find(css="ref-label", within=svg) if "PASS" in e["text"]]
-    assert f"{100 * 0.99 * 0.97:.2f}%" in bound["text"]
+def test_verdict_table_puts_the_verdict_second_and_numbers_map_back():
+    res = five_models()
+    _, page = parse(res)
+    header = [cell_text(e) for e in page.find(tag="th", within=page.one(tag="table", css="primary"))]
+    assert header == ["model", "verdict", "p50 ms", "speed-up", "size KiB", "size vs first", "accuracy",
+                      "\u0394 accuracy pt", "agreement"]
+    rows = page.rows("primary")
+    assert len(rows) == 5
+    for m, row in zip(res.models, rows):
+        cells = [cell_text(c) for c in row]
+        assert cells[1] == m.verdict.word
+        assert cells[2] == f"{m.latency.p50_ms:.3f}"
+        assert cells[3] == f"{m.vs_first.speedup:.2f}x"
+        assert cells[4] == f"{m.size_bytes / 1024:.1f}"
+        assert cells[5] == f"{m.vs_first.size_ratio:.2f}x"
+        assert cells[6] == f"{100 * m.accuracy:.2f}%"
+        assert cells[7] == f"{100 * m.vs_first.accuracy_delta:+.2f}"
+        assert cells[8] == "99.50%"
+        assert all(c["attrs"]["data-label"] for c in row)  # the phone layout's labels
+    int8, int16 = rows[3], rows[4]
+    assert cell_text(int8[0]) == "int8 ship" and "neg" in int8[7]["attrs"]["class"]
+    assert "reference kernels" in cell_text(int16[0])
+    best = {cell_text(c): c["attrs"]["title"] for row in rows for c in row if "best" in c["attrs"]["class"].split()}
+    assert best == {f"{res.models[3].latency.p50_ms:.3f}": "fastest passing model", "108.4": "smallest passing model",
+                    "97.11%": "most accurate model"}
 
 
-# --- edge cases -------------------------------------------------------------------------
+def test_secondary_tables_hold_the_rest():
+    res = five_models()
+    _, page = parse(res)
+    details = page.find(tag="table", css="details")
+    assert len(details) == 2
+    latency = [[cell_text(c) for c in row] for row in page.rows("latency")]
+    int8 = res.models[3].latency
+    assert latency[3][1:6] == [f"{v:.3f}" for v in (int8.p25_ms, int8.p50_ms, int8.p75_ms, int8.p90_ms, int8.p99_ms)]
+    assert latency[3][6] == f"{100 * int8.robust_spread:.1f}%" and latency[3][7] == f"{100 * int8.cv:.1f}%"
+    assert latency[3][8] == str(int8.outliers) and int8.outliers == 75  # the 5 ms calls
+    assert latency[3][9:] == ["3,000", "min time", f"{int8.throughput_per_s:,.0f}"]
+    runtime = [[cell_text(c) for c in row] for row in page.rows("runtime")]
+    assert runtime[4][1:9] == ["2.100", "0.300", "3.4", "4", "no", "\u2013", "litert", "99.90%"]
+    assert runtime[0][9] == "\u221e" and runtime[1][9] == "35.2"
+
+
+def test_missing_values_render_as_dashes():
+    res = three_models()
+    models = list(res.models)
+    models[2] = dataclasses.replace(models[2], recipe=None, comparison=None, memory_mib=None, xnnpack=None,
+                                    threads=None, vs_first=dataclasses.replace(models[2].vs_first, speedup=None,
+                                                                               accuracy_delta=None))
+    _, page = parse(dataclasses.replace(res, models=tuple(models),
+                                        system=dataclasses.replace(res.system, board=None, governors=(),
+                                                                   throttled=None, cpu_model=None)))
+    cells = [cell_text(c) for c in page.rows("primary")[2]]
+    assert cells[3] == cells[6] == cells[7] == cells[8] == "\u2013"
+    row = [cell_text(c) for c in page.rows("runtime")[2]]
+    assert row[3] == row[4] == row[5] == row[8] == row[9] == row[10] == "\u2013"
+    assert len(page.find(tag="g", id="tradeoff-point-2")) == 0  # no accuracy: no point
+
+
+# --- the charts -----------------------------------------------------------------------------
+
+
+def test_tradeoff_points_map_back_to_latency_and_accuracy():
+    res = five_models()
+    _, page = parse(res)
+    to_ms = tick_map(page, "tradeoff", "x", log=True)
+    to_pct = tick_map(page, "tradeoff", "y", log=False)
+    for i, m in enumerate(res.models):
+        x, y = marker_at(page, f"tradeoff-point-{i}")
+        assert to_ms(x) == pytest.approx(m.latency.p50_ms, rel=0.002)
+        assert to_pct(y) == pytest.approx(100 * m.accuracy, abs=0.002)
+        tip = page.one(tag="g", id=f"tradeoff-point-{i}")
+        assert f"p50 {m.latency.p50_ms:.3f} ms" in tip["text"]
+    # the Pareto front: int8 (fastest) and float32 (most accurate; float16 is as accurate but slower)
+    assert summarize(res).pareto == (3, 0)
+    assert page.one(tag="g", id="tradeoff-pareto")
+    assert "on the Pareto front" in page.one(tag="g", id="tradeoff-point-3")["text"]
+    assert "on the Pareto front" not in page.one(tag="g", id="tradeoff-point-2")["text"]
+    bound = page.one(tag="g", id="tradeoff-bound-label")
+    assert f"{100 * 0.99 * 0.9711:.2f}%" in bound["text"]
+    assert page.one(tag="g", id="tradeoff-reference-line")
+
+
+def test_latency_medians_map_back_to_p50_on_a_log_axis():
+    res = five_models()
+    _, page = parse(res)
+    to_ms = tick_map(page, "latency", "x", log=True)
+    medians = []
+    for i, m in enumerate(res.models):
+        path = page.find(tag="path", within=page.one(tag="g", id=f"latency-median-{i}"))[0]
+        x1, x2 = (float(v) for v in path["attrs"]["d"].replace("M", " ").replace("L", " ").split()[::2])
+        assert x1 == x2
+        assert to_ms(x1) == pytest.approx(m.latency.p50_ms, rel=0.002)
+        medians.append(x1)
+    assert medians[3] < medians[0] < medians[1] < medians[4]  # int8 < float32 < dynamic < int16x8
+    # one model's slow tail (p99 5 ms, 20x its median) leaves every box wider than a few pixels
+    for i in range(5):
+        assert page.one(tag="g", id=f"latency-box-{i}") and page.one(tag="g", id=f"latency-hist-{i}")
+    ticks = [float(e["text"]) for e in page.find(tag="text") if e["ancestors"] and any(
+        a["attrs"].get("id", "").startswith("latency-xtick") for a in e["ancestors"])]
+    assert ticks[0] <= min(m.latency.p50_ms for m in res.models) and ticks[-1] >= 4.1
+
+
+def test_labels_in_a_crowded_chart_do_not_overlap():
+    from edgekit.report.charts import styled, tradeoff_figure
+
+    models = [model(f"net_{name}.tflite", 100_000, 0.50 + 0.002 * k, seed=k, accuracy=0.95 + 0.0005 * k)
+              for k, name in enumerate(["float32", "float16", "dynamic", "int8", "int8_per_tensor", "mixed",
+                                        "int16x8", "selective"])]
+    res = result(models, reference_accuracy=0.955)
+    summary = summarize(res)
+    with styled("crowded"):
+        fig, _ = tradeoff_figure(res.models, summary.labels, summary.pareto, 0.955, 0.955 * 0.99)
+        renderer = fig.canvas.get_renderer()
+        ax = fig.axes[0]
+        labels = [t for t in ax.texts if t.get_gid() and t.get_gid().startswith("label-")]
+        assert len(labels) == 8
+        boxes = [t.get_window_extent(renderer) for t in labels]
+        frame = ax.get_window_extent(renderer)
+    for a in range(len(boxes)):
+        assert frame.x0 - 1 <= boxes[a].x0 and boxes[a].x1 <= frame.x1 + 1
+        for b in range(a + 1, len(boxes)):
+            assert not boxes[a].overlaps(boxes[b]), (labels[a].get_text(), labels[b].get_text())
+
+
+# --- edge cases -----------------------------------------------------------------------------
 
 
 def test_single_model():
-    result = make_result([make_model("only.tflite", 50_000, 0.8, seed=4, verdict=None)])
-    _, page = parse(result)
-    latency, accuracy = page.svgs()
-    assert len(page.find(css="box", within=latency)) == 1
-    assert len(page.find(css="point", within=accuracy)) == 1
+    text, page = parse(result([model("only.tflite", 50_000, 0.8, seed=4, verdict="REF")]))
+    assert len(page.find(tag="svg")) == 2
+    assert cell_text(page.one(css="sentence")).startswith("One model measured: only, p50 0.80")
 
 
 def test_identical_latencies_and_accuracies():
     same = np.full(500, 1_000_000)
-    result = make_result([
-        make_model("x.tflite", 10_000, 1.0, seed=5, samples=same, accuracy=0.9, verdict=None),
-        make_model("y.tflite", 10_000, 1.0, seed=6, samples=same, accuracy=0.9),
-    ], reference_accuracy=None)
-    _, page = parse(result)
-    latency = page.svgs()[0]
-    to_ms, ms_per_px = axis_map(page, latency, "x")
-    for median in page.find(css="median", within=latency):
-        assert abs(to_ms(float(median["attrs"]["x1"])) - 1.0) <= ms_per_px
-    for box in page.find(css="iqr", within=latency):
-        assert float(box["attrs"]["width"]) >= 1.0  # still drawn, not a zero-width rect
-    assert len(page.find(css="point")) == 2
+    res = result([model("x.tflite", 10_000, 1.0, seed=5, samples=same, accuracy=0.9, verdict="REF"),
+                  model("y.tflite", 10_000, 1.0, seed=6, samples=same, accuracy=0.9)], reference_accuracy=0.9)
+    _, page = parse(res)
+    to_ms = tick_map(page, "latency", "x", log=True)
+    for i in range(2):
+        path = page.find(tag="path", within=page.one(tag="g", id=f"latency-median-{i}"))[0]
+        assert to_ms(float(path["attrs"]["d"].split()[1])) == pytest.approx(1.0, rel=0.002)
+        assert page.one(tag="g", id=f"latency-box-{i}")  # still drawn with p25 == p75
+    assert len(page.find(tag="g", id="tradeoff-point-1")) == 1
+    assert "Keep x:" in page.one(css="sentence")["text"]
 
 
-def test_no_accuracy_shows_a_note_instead_of_the_scatter():
-    result = make_result([make_model("a.tflite", 10_000, 1.0, seed=7, accuracy=None, verdict=None),
-                          make_model("b.tflite", 5_000, 0.5, seed=8, accuracy=None, verdict=None)])
-    for m in result["models"]:
-        m["verdict_reason"] = "no verdict: needs labelled --data and a reference"
-        m["snr_db"] = None
-    text, page = parse(result)
-    assert len(page.svgs()) == 1
-    assert "no labelled --data: accuracy not measured" in text
-    assert not page.find(css="point") and not page.find(css="badge")
+def test_no_accuracy_shows_a_note_instead_of_the_tradeoff():
+    res = result([model("a.tflite", 10_000, 1.0, seed=7, accuracy=None, verdict=None, snr_db=None),
+                  model("b.tflite", 5_000, 0.5, seed=8, accuracy=None, verdict=None, snr_db=None)])
+    text, page = parse(res)
+    assert [s["attrs"]["class"] for s in page.find(tag="svg")] == ["chart latency"]
+    assert "accuracy was not measured" in text
+    assert not page.find(css="badge", within=page.one(tag="table", css="primary"))
     assert "none: latency measured on zeros" in text
+    assert page.one(css="sentence")["text"].startswith("Accuracy was not checked")
 
 
-def test_interrupted_run_with_a_model_that_has_no_samples():
-    result = make_result([make_model("a.tflite", 10_000, 1.0, seed=9, verdict=None),
-                          make_model("b.tflite", 5_000, 0.5, seed=10, samples=[])], interrupted=True)
-    result["models"][1]["interrupted"] = True
-    _, page = parse(result)
-    (banner,) = page.find(css="interrupted")
+def test_interrupted_run_marks_the_partial_model():
+    res = result([model("a.tflite", 10_000, 1.0, seed=9, verdict="REF"),
+                  model("b.tflite", 5_000, 0.5, seed=10, n=70, interrupted=True)], interrupted=True)
+    _, page = parse(res)
+    banner = page.one(css="interrupted")
     assert "partial results" in banner["text"].lower()
-    latency = page.svgs()[0]
-    assert len(page.find(css="box", within=latency)) == 1
-    (note,) = page.find(css="nosamples", within=latency)
-    assert "no latency samples" in note["text"]
-    assert page.find(css="tag")[0]["text"] == "partial"
+    assert len(page.find(tag="g", id="latency-box-1")) == 1
+    assert [e["text"] for e in page.find(css="partial")] == ["partial"]
+    assert "interrupted" in cell_text(page.rows("latency")[1][10])
 
 
 def test_nothing_measured_at_all():
-    result = make_result([make_model("a.tflite", 10_000, 1.0, seed=11, samples=[], accuracy=None)])
-    result.update(models=[], interrupted=True, system={}, config={}, reference=None, data=None)
-    text, page = parse(result)
-    assert not page.svgs() and "No model was measured" in text
+    res = result([], interrupted=True)
+    text, page = parse(res)
+    assert not page.find(tag="svg") and "No model was measured" in text
+    assert cell_text(page.one(css="sentence")) == "No model was measured."
 
 
-def test_missing_and_odd_values_render_as_dashes():
-    result = three_models()
-    model = result["models"][2]
-    model.update(recipe=None, accuracy=None, top5_accuracy=None, agreement=None, snr_db=float("inf"),
-                 vs_first={"size_ratio": 0.5, "speedup": None, "accuracy_delta": None})
-    result["system"].update(board=None, governors=[], throttled=None, cpu_model=None)
-    _, page = parse(result)
-    rows = page.find(tag="tr", within=page.find(tag="tbody")[0])
-    cells = [e["text"] for e in page.find(tag="td", within=rows[2])]
-    assert cells[1] == cells[8] == cells[9] == cells[12] == "\u2013"
-    assert cells[13] == "\u221e"
-    assert len(page.find(css="point")) == 2
+def test_a_model_without_timed_runs():
+    res = result([model("a.tflite", 10_000, 1.0, seed=11, verdict="REF"),
+                  model("b.tflite", 5_000, 0.5, seed=12, samples=[])])
+    _, page = parse(res)
+    assert cell_text(page.rows("primary")[1][2]) == "\u2013"
+    assert not page.find(tag="g", id="latency-box-1")
+    assert any("no timed runs" in e["text"] for e in page.find(tag="text"))
 
 
 def test_a_hundred_thousand_samples_stay_small():
-    models = [make_model(f"m{i}.tflite", 10_000 * (i + 1), 0.2 * (i + 1), seed=20 + i, n=100_000)
-              for i in range(3)]
-    result = make_result(models)
-    text = render_bench_html(result)
-    assert len(text) < 100_000  # samples are summarised, never dumped into the page
-    assert len(Page(text).find(css="box")) == 3
-
-
-# --- ticks and writing ------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("lo, hi", [(0.31, 1.27), (96.5, 97.3), (0.0041, 0.0067), (0, 156.25),
-                                    (1.0, 1.0), (0.0, 0.0), (12_000, 980_000), (-3, 7)])
-def test_nice_ticks_are_round_and_cover_the_range(lo, hi):
-    ticks = nice_ticks(lo, hi)
-    assert ticks[0] <= lo and ticks[-1] >= hi and len(ticks) >= 2
-    step = ticks[1] - ticks[0]
-    mantissa = step / 10 ** math.floor(math.log10(step))
-    assert any(math.isclose(mantissa, m, rel_tol=1e-6) for m in (1, 2, 5, 10))
-    assert np.allclose(np.diff(ticks), step, rtol=1e-6)
-    assert 2 <= len(ticks) <= 12
+    models = [model(f"m{i}.tflite", 10_000 * (i + 1), 0.2 * (i + 1), seed=20 + i, n=100_000) for i in range(3)]
+    text = render_bench_html(result(models))
+    assert len(text) < 150_000  # samples are summarised, never dumped into the page
+    assert len(Page(text).find(tag="g", id="latency-box-2")) == 1
 
 
 def test_write_bench_html_writes_the_page(tmp_path):
-    result = three_models()
-    path = write_bench_html(result, tmp_path / "bench.html")
-    assert path.read_text(encoding="utf-8") == render_bench_html(result)
+    res = three_models()
+    path = write_bench_html(res, tmp_path / "bench.html")
+    assert path.read_text(encoding="utf-8") == render_bench_html(res)
     assert [p.name for p in tmp_path.iterdir()] == ["bench.html"]  # no temp file left behind
+
+
+# --- without matplotlib ---------------------------------------------------------------------
+
+
+def test_without_matplotlib_the_report_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # an import of it now fails
+    with pytest.raises(MissingDependencyError) as caught:
+        render_bench_html(three_models())
+    assert 'pip install "edgekit[report]"' in caught.value.message
+    assert caught.value.exit_code == 2
+    with pytest.raises(MissingDependencyError, match=r'pip install "edgekit\[report\]"'):
+        render_fleet_html(fleet(("pi", three_models())))
+    assert summarize(three_models()).ship.label == "a<b>&c"  # the terminal's sentence needs no matplotlib
+
+
+def test_the_report_modules_import_without_matplotlib():
+    code = ("import sys; sys.modules['matplotlib'] = None\n"
+            "import edgekit.report.html, edgekit.report.fleet, edgekit.report.summary, edgekit.report.charts\n"
+            "from edgekit.report.html import require_plotting\n"
+            "try:\n    require_plotting()\nexcept Exception as e:\n    print(type(e).__name__, e.message)\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("MissingDependencyError ") and 'pip install "edgekit[report]"' in done.stdout
+    assert "matplotlib" in done.stdout
+
+
+# --- the fleet page -------------------------------------------------------------------------
+
+
+def test_fleet_page():
+    page_text = render_fleet_html(fleet(("pi5", five_models()), ("pi<4>", three_models()), ("pi3", None)))
+    page = Page(page_text)
+    assert page.decls == ["DOCTYPE html"] and not page.unbalanced and not page.stack
+    assert "pi&lt;4&gt;" in page_text and "pi<4>" not in page_text
+    banner = page.one(css="interrupted")
+    assert "1 of 3 devices failed" in banner["text"] and "pi3" in banner["text"]
+    answers = page.find(tag="li", within=page.one(css="device-answers"))
+    assert [cell_text(a) for a in answers] == [f"pi5: {summarize(five_models()).sentence}",
+                                               f"pi<4>: {summarize(three_models()).sentence}"]
+    assert page_text.index("device-answers") < page_text.index("<table")  # the answer first
+    header = [cell_text(e) for e in page.find(tag="th", within=page.one(tag="table", css="primary"))]
+    assert header[:3] == ["device", "model", "verdict"]
+    rows = page.rows("primary")
+    assert len(rows) == 5 + 3 + 1
+    assert [cell_text(r[2]) for r in rows[:5]] == ["REF", "PASS", "PASS", "PASS", "FAIL"]
+    assert "failed: ssh: connect to host pi3 refused" in cell_text(rows[-1][1])
+    assert [cell_text(r[1]) for r in rows if "ship" in cell_text(r[1])] == ["digits_cnn_int8 ship", "a<b>&c ship"]
+    (svg,) = page.find(tag="svg")
+    assert svg["attrs"]["class"] == "chart fleet"
+    to_ms = tick_map(page, "fleet", "x", log=True)
+    x, _ = marker_at(page, "fleet-dot-0-0")
+    assert to_ms(x) == pytest.approx(five_models().models[0].latency.p50_ms, rel=0.002)
+    assert len(page.find(css="machine")) == 2
+    assert "int16x8 (10.0x slower than float32) is slower" in page.find(css="device")[0]["text"]
+
+
+def test_fleet_page_when_every_device_failed():
+    page = Page(render_fleet_html(fleet(("a", None), ("b", None))))
+    assert "2 of 2 devices failed" in page.one(css="interrupted")["text"]
+    assert not page.find(tag="svg") and not page.find(css="answer")
