@@ -1,19 +1,24 @@
-"""`edgekit demo`: train -> quantize -> TFLite -> measure, on real handwritten digits.
+"""`edgekit demo`: a folder of images -> train -> quantize -> TFLite -> measure, on real digits.
 
-The model is sized to be compute-bound (see `edgekit.models.reference.digits_cnn`), so the
-table shows the trade-off quantization is for: int8 is smaller *and* faster than float32.
-Calibration and verification use the built-in digits split (`digits-train` / `digits-test`,
-the split the model is trained on), so the manifests name data anyone can load again, and
-the benchmark is edgekit's own (`run_benchmark`: threads = this machine's physical cores).
+The demo is the product's main path on data that ships with scikit-learn: it writes the 1,797
+handwritten digits as a folder of PNGs (one subfolder per class, as users keep their data),
+trains a CNN on it with `edgekit.train` (images resized to 32x32: about 10 million
+multiply-adds a call, so the model is compute-bound and the table shows the trade-off
+quantization is for; a model of a few thousand runs in microseconds, where per-call overhead
+dominates and int8 can be slower than float32), exports every post-training recipe
+(calibrated on the training split, verified on the test split), and benchmarks every artifact
+against the Keras model on the test split with edgekit's own `run_benchmark` (threads = this
+machine's physical cores).
 
 Everything is built under a temporary sibling folder and renamed into place at the end, so
-an interrupted demo leaves no half-written `edgekit-demo/`. Paths in the reports are relative
-to the demo folder.
+an interrupted demo leaves no half-written `edgekit-demo/`. Reports name files and data
+relative to the demo folder (`digits/`), never the temporary folder.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 import tempfile
 import time
@@ -24,19 +29,22 @@ from typing import Callable
 import numpy as np
 
 from ._files import check_folder
-from .artifact import BenchResult, ReferenceInfo, dumps, to_json
-from .bench import ReferenceOutputs, run_benchmark
-from .convert import convert
-from .data.builtin import SPLIT, digits_split
+from .artifact import BenchResult, dumps, to_json
+from .bench import run_benchmark
+from .bench.data import load_bench_data
+from .data.builtin import load_digits
 from .errors import BadInputError
-from .models.reference import digits_cnn, train_classifier
-from .quantize.recipes import RECIPE_NAMES, Recipe
+from .models.outputs import reference_outputs
+from .quantize.recipes import RECIPE_NAMES
 from .report.markdown import comparison_rows, markdown_report
 from .report.summary import summarize
 from .runtime.timing import TimingConfig
 
 SCHEMA = "edgekit.demo/2"
 MODEL_NAME = "digits_cnn"
+DATA_NAME = "digits/"  # the image folder, relative to the demo folder
+INPUT_SIDE = 32
+TEST_SPLIT = 0.25
 DEMO_TIMING = TimingConfig(runs=200, min_time=0.5, warmup=20, warmup_time=0.2)
 
 
@@ -96,35 +104,59 @@ def run_demo(
 
 def _run(work: Path, epochs: int, timing: TimingConfig, threads: int | None, step) -> tuple[dict, BenchResult]:
     started = time.perf_counter()
-    train, test = digits_split(**SPLIT)
-    model, history = _train(train, epochs, step)
-    model_path = work / f"{MODEL_NAME}.keras"
-    model.save(model_path)
-    (work / "labels.txt").write_text("\n".join(train.class_names) + "\n")
-    converted = convert(model_path, [Recipe(name) for name in RECIPE_NAMES], calib="digits-train",
-                        eval="digits-test", labels=work / "labels.txt", on_step=step)
-    reference = ReferenceOutputs(np.asarray(model.predict(test.x, verbose=0), np.float32),
-                                 ReferenceInfo(kind="keras", path=model_path.name))
+    folder = write_digits_folder(work / DATA_NAME.rstrip("/"), step)
+    trained = _train(folder, work / f"{MODEL_NAME}.keras", epochs, step)
+    converted = trained.export
+    test_name = f"the test split of {DATA_NAME} (seed {trained.split.seed})"
+    with tempfile.TemporaryDirectory(prefix="edgekit-demo-test-") as tmp:
+        test_folder = link_files(folder, trained.split.test, Path(tmp))
+        test = load_bench_data(test_folder, converted.artifacts[0].path, name=test_name)
+    reference = reference_outputs(work / f"{MODEL_NAME}.keras", test.x)
+    reference = dataclasses.replace(reference, info=dataclasses.replace(reference.info, path=f"{MODEL_NAME}.keras"))
     step(f"benchmarking {len(converted.artifacts)} artifacts on {len(test)} held-out digits")
     bench = run_benchmark([a.path for a in converted.artifacts], data=test, reference=reference, timing=timing,
                           threads=threads, on_step=step)
     bench = _relative_paths(bench)
-    report = _report(converted, bench, train, test, epochs, history)
+    report = _report(converted, bench, trained)
     report["seconds"] = round(time.perf_counter() - started, 1)
     _write_reports(work, report, bench)
     return report, bench
 
 
-def _train(train, epochs: int, step):
-    step(f"training a CNN on {len(train)} handwritten digits (upsampled to 32x32 in the model; {epochs} epochs)")
-    model = digits_cnn()
-    history = train_classifier(
-        model, train.x, train.y, epochs=epochs,
-        on_epoch=lambda epoch, logs: step(
-            f"epoch {epoch + 1}/{epochs}: loss {logs['loss']:.3f}, accuracy {logs['accuracy']:.3f}"
-        ),
-    )
-    return model, history
+def write_digits_folder(folder: Path, step) -> Path:
+    """scikit-learn's 1,797 digits as 8-bit grayscale PNGs in one subfolder per class."""
+    from PIL import Image
+
+    digits = load_digits()
+    step(f"writing the {len(digits)} handwritten digits as PNGs into {DATA_NAME} (one folder per class)")
+    pixels = np.round(digits.x[..., 0] * 255).astype(np.uint8)
+    for i, (image, label) in enumerate(zip(pixels, digits.y)):
+        target = folder / digits.class_names[label]
+        target.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image, "L").save(target / f"{i:04d}.png")
+    return folder
+
+
+def link_files(folder: Path, names, into: Path) -> Path:
+    """A class folder of links to `names` (paths relative to `folder`, class first)."""
+    for name in names:
+        link = into / name
+        link.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(os.path.abspath(folder / name), link)
+    return into
+
+
+def _train(folder: Path, model_path: Path, epochs: int, step):
+    """`edgekit train`'s code: the cnn at 32x32, every post-training recipe exported."""
+    from .train import train
+
+    trained = train(str(folder), output=model_path, arch="cnn", input_size=INPUT_SIDE, epochs=epochs,
+                    test_split=TEST_SPLIT, augment="none", export=list(RECIPE_NAMES), data_name=DATA_NAME,
+                    on_step=step)
+    error = trained.interrupted_error() or trained.export_error()
+    if error is not None:
+        raise error
+    return trained
 
 
 def _relative_paths(bench: BenchResult) -> BenchResult:
@@ -133,7 +165,7 @@ def _relative_paths(bench: BenchResult) -> BenchResult:
     return dataclasses.replace(bench, models=models)
 
 
-def _report(converted, bench: BenchResult, train, test, epochs: int, history) -> dict:
+def _report(converted, bench: BenchResult, trained) -> dict:
     summary = summarize(bench)
     rows = comparison_rows(converted)
     base = bench.models[0].latency.p50_ms
@@ -143,16 +175,23 @@ def _report(converted, bench: BenchResult, train, test, epochs: int, history) ->
         row["p90_ms"] = measured.latency.p90_ms
         row["speedup_vs_float32"] = round(base / measured.latency.p50_ms, 3) if measured.latency.p50_ms else None
         row["verdict"] = measured.verdict.word
+    split = trained.split
     return {
-        "dataset": {"name": "digits (scikit-learn)", "train": len(train), "test": len(test),
-                    "calibration": "digits-train", "evaluation": "digits-test"},
-        "training": {"epochs": epochs, "final_loss": history["loss"][-1], "final_accuracy": history["accuracy"][-1]},
+        "dataset": {"name": f"digits (scikit-learn) as PNGs in {DATA_NAME}", "train": len(split.train),
+                    "validation": len(split.val), "test": len(split.test),
+                    "calibration": f"the training split of {DATA_NAME}",
+                    "evaluation": f"the test split of {DATA_NAME}"},
+        "training": {"architecture": trained.architecture.name, "input": f"{INPUT_SIDE}x{INPUT_SIDE}",
+                     "epochs_run": len(trained.history), "stopped_early": trained.stopped_early,
+                     "test_accuracy": None if trained.test is None else trained.test.accuracy,
+                     "seconds": trained.seconds},
         "float_accuracy": converted.reference_accuracy,
-        "threads": bench.config.threads if bench.config.threads is not None else bench.models[0].threads,
+        "threads": bench.models[0].threads,
         "rows": rows,
         "summary": summary.sentence,
         "notes": list(summary.notes),
-        "files": {"model": f"{MODEL_NAME}.keras", **{r["recipe"]: r["path"] for r in rows},
+        "files": {"data": DATA_NAME, "model": f"{MODEL_NAME}.keras", "training_record": f"{MODEL_NAME}.train.json",
+                  **{r["recipe"]: r["path"] for r in rows},
                   "bench": "bench.json", "markdown": "report.md", "html": "report.html"},
     }
 

@@ -14,9 +14,10 @@ from ..runtime.preprocess import DEFAULT_MEAN, DEFAULT_SCALE, DEFAULT_STD
 from ..runtime.tflite_file import describe, read_tflite_file
 
 
-def load_bench_data(spec, model_path: str | Path) -> Dataset:
+def load_bench_data(spec, model_path: str | Path, name: str | None = None) -> Dataset:
     """`spec` (an .npz with x and optional y, or an image folder with one subfolder per
-    class) as model-ready inputs for the model at `model_path`."""
+    class) as model-ready inputs for the model at `model_path`; `name`: what the result calls
+    the data (default: the spec)."""
     path = Path(model_path)
     content = read_tflite_file(path)
     info = describe(content, str(path))
@@ -27,5 +28,5 @@ def load_bench_data(spec, model_path: str | Path) -> Dataset:
     return load_data(
         spec, info.inputs[0].shape, role="evaluation",
         scale=DEFAULT_SCALE if prep is None else prep.scale, mean=DEFAULT_MEAN if prep is None else prep.mean,
-        std=DEFAULT_STD if prep is None else prep.std,
+        std=DEFAULT_STD if prep is None else prep.std, name=name,
     )

@@ -64,7 +64,7 @@ PYTHON_ONLY = frozenset({
     "min_scale", "max_scale", "num_layers", "feature_map_height", "feature_map_width", "box_scale", "box_order",
     "score_activation",
     # optimize's sweep (edgekit.bench.sweep) and XNNPACK switch (Python API only)
-    "sweep", "xnnpack", "data_names",
+    "sweep", "xnnpack", "data_names", "data_name",
 })
 
 _PARAM = re.compile(r"`([a-z_][a-z0-9_]*)`")

@@ -1,26 +1,20 @@
-"""Reference models built in code (no downloads): used by `edgekit demo`, tests and benchmarks."""
+"""Reference models built in code (no downloads): used by tests and benchmarks."""
 
 from __future__ import annotations
 
 from .. import _tf
 
 
-def digits_cnn(num_classes: int = 10, upsample: int = 4, widths: tuple[int, ...] = (32, 64, 128)):
-    """The demo's CNN for 8x8x1 digits: upsampled to 32x32 in the model, then three
-    convolution + pooling stages, global pooling and a softmax.
-
-    Sized to be compute-bound on a CPU (about 7 MMAC a call): a model of a few thousand
-    multiply-adds runs in microseconds, where the per-call overhead of the interpreter and
-    of int8 (de)quantization dominates and int8 can come out slower than float32."""
+def digits_cnn(num_classes: int = 10):
+    """A small Functional CNN for 8x8x1 digits: two convolutions, pooling, two dense layers."""
     keras = _tf.keras()
     layers = keras.layers
     inputs = keras.Input((8, 8, 1), name="image")
-    x = layers.UpSampling2D(upsample, interpolation="bilinear", name="upsample")(inputs)
-    for i, width in enumerate(widths, 1):
-        x = layers.Conv2D(width, 3, padding="same", activation="relu", name=f"conv{i}")(x)
-        x = layers.MaxPooling2D(2, name=f"pool{i}")(x)
-    x = layers.GlobalAveragePooling2D(name="gap")(x)
-    x = layers.Dropout(0.2, name="dropout")(x)
+    x = layers.Conv2D(16, 3, padding="same", activation="relu", name="conv1")(inputs)
+    x = layers.Conv2D(32, 3, padding="same", activation="relu", name="conv2")(x)
+    x = layers.MaxPooling2D(2, name="pool")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(64, activation="relu", name="dense")(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="probs")(x)
     return keras.Model(inputs, outputs, name="digits_cnn")
 

@@ -41,10 +41,11 @@ def markdown_report(report: dict) -> str:
     lines = [
         "# edgekit demo",
         "",
-        f"Data: {report['dataset']['name']}, {report['dataset']['train']} training and "
-        f"{report['dataset']['test']} held-out images (calibration: `{report['dataset']['calibration']}`, "
-        f"verification and benchmark: `{report['dataset']['evaluation']}`).",
-        f"Float Keras model accuracy on the held-out set: {fmt_pct(report['float_accuracy'])}.",
+        f"Data: {report['dataset']['name']}: {report['dataset']['train']} training, "
+        f"{report['dataset'].get('validation', 0)} validation and {report['dataset']['test']} held-out test images "
+        f"(calibration: {report['dataset']['calibration']}; verification and benchmark: "
+        f"{report['dataset']['evaluation']}).",
+        f"Float Keras model accuracy on the held-out test images: {fmt_pct(report['float_accuracy'])}.",
         "",
         f"**{report['summary']}**",
         "",

@@ -61,6 +61,7 @@ def train(
     edgetpu: bool = False,
     calib_samples: int = 200,
     force: bool = False,
+    data_name: str | None = None,
     on_step: Callable[[str], None] | None = None,
     on_epoch: Callable[[EpochRecord], None] | None = None,
     on_check: Callable | None = None,
@@ -75,6 +76,8 @@ def train(
     head trained, then `fine_tune` top layers at a tenth of `learning_rate`).
     export: recipe names converted with calibration from the training split and verification
     on the test split; qat adds qat-int8, edgetpu compiles the int8 artifact.
+    data_name: what the training record and the exported manifests call `data` (default: the
+    spec as given), for data in a folder that will move (`edgekit demo` builds in a temp folder).
     on_step(text) reports progress, on_epoch(EpochRecord) each epoch; Ctrl-C stops after the
     current step, keeps the best model so far and returns a result with `interrupted`."""
     options = TrainOptions(
@@ -84,7 +87,8 @@ def train(
         augment=augment, seed=seed, strategy=strategy, skip_bad=skip_bad)
     exporting = export_options(export, io=io, qat=qat, edgetpu=edgetpu, calib_samples=calib_samples,
                                on_check=on_check)
-    return run(data, options, exporting, output=output, force=force, on_step=on_step, on_epoch=on_epoch)
+    return run(data, options, exporting, output=output, force=force, on_step=on_step, on_epoch=on_epoch,
+               data_name=data_name)
 
 
 def model_output(data: str, output: str | Path | None) -> Path:
@@ -102,7 +106,7 @@ def model_output(data: str, output: str | Path | None) -> Path:
 
 
 def run(data, options: TrainOptions, exporting: ExportOptions, *, output=None, force: bool = False,
-        on_step=None, on_epoch=None) -> TrainResult:
+        on_step=None, on_epoch=None, data_name: str | None = None) -> TrainResult:
     """Check, lock, train, write, export (see the module docstring)."""
     step = on_step or (lambda message: None)
     data = os.fspath(data) if isinstance(data, os.PathLike) else str(data)
@@ -119,13 +123,15 @@ def run(data, options: TrainOptions, exporting: ExportOptions, *, output=None, f
         with tempfile.TemporaryDirectory(prefix="edgekit-train-") as tmp:
             model, result, prepared = _train(planned, options, exporting, strategy, Path(tmp), model_path, chief,
                                              step, on_epoch or (lambda record: None))
+            if data_name:
+                result = replace(result, data=replace(result.data, source=data_name))
             if chief and result.best is not None:  # at least one epoch finished
                 step(f"writing {model_path.name}, {model_path.stem}.train.json and {model_path.stem}.train.html")
                 result = write_outputs(model, result, model_path, _render_page)
         if chief and result.model is not None and exporting.wanted and not result.interrupted:
             from .export import export
 
-            converted = export(model_path, prepared.parts, exporting, options, force, step, data=data)
+            converted = export(model_path, prepared.parts, exporting, options, force, step, data=data_name or data)
             result = replace(result, export=converted)
             rewrite_record(result, _render_page)
     return result

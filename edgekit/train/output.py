@@ -59,7 +59,7 @@ def write_outputs(model, result: TrainResult, model_path: Path, render_page) -> 
         result = replace(result, model=ModelFile(str(model_path), sha256_file(model_tmp), model_tmp.stat().st_size),
                          record_path=str(record_path(model_path)), report_path=str(report_path(model_path)))
         record_tmp = _temp(folder, record_path(model_path).name, ".json", temps)
-        _saving(lambda: record_tmp.write_text(dumps(result.to_json(), indent=1), encoding="utf-8"), model_path)
+        _saving(lambda: record_tmp.write_text(record_text(result), encoding="utf-8"), model_path)
         page_tmp = _temp(folder, report_path(model_path).name, ".html", temps)
         _saving(lambda: page_tmp.write_text(render_page(result), encoding="utf-8"), model_path)
         _signals.check()
@@ -73,9 +73,32 @@ def write_outputs(model, result: TrainResult, model_path: Path, render_page) -> 
                 tmp.unlink()
 
 
+def record_text(result: TrainResult) -> str:
+    """The record file's JSON: the files written beside the record (the model, the record,
+    the report, exported artifacts and manifests) named by their file name, so the record
+    stays true when the folder moves (copied to a device, renamed into place)."""
+    folder = Path(result.record_path).resolve().parent
+    data = result.to_json()
+
+    def beside(path):
+        return Path(path).name if isinstance(path, str) and Path(path).resolve().parent == folder else path
+
+    if data.get("model"):
+        data["model"]["path"] = beside(data["model"]["path"])
+    data["record_path"], data["report_path"] = beside(data["record_path"]), beside(data["report_path"])
+    export = data.get("export") or {}
+    for artifact in export.get("artifacts", []):
+        artifact["path"], artifact["manifest_path"] = beside(artifact["path"]), beside(artifact["manifest_path"])
+    compiled = export.get("edgetpu") or {}
+    for key in ("paths", "manifests"):
+        if key in compiled:
+            compiled[key] = [beside(p) for p in compiled[key]]
+    return dumps(data, indent=1)
+
+
 def rewrite_record(result: TrainResult, render_page) -> None:
     """The record and report again, now with the exported artifacts (atomically)."""
-    atomic_write_text(result.record_path, dumps(result.to_json(), indent=1))
+    atomic_write_text(result.record_path, record_text(result))
     atomic_write_text(result.report_path, render_page(result))
 
 

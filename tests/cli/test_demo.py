@@ -1,5 +1,6 @@
-"""`edgekit demo` end to end: the real CLI, real digits, every recipe, a benchmark and reports
-on disk. (Whether int8 is faster than float32 is a timing: benchmarks/demo.py measures it.)"""
+"""`edgekit demo` end to end: the real CLI, real digits written as a folder of PNGs, `edgekit
+train`'s code, every recipe, a benchmark and reports on disk. (Whether int8 is faster than
+float32 is a timing: benchmarks/demo.py measures it.)"""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ def demo(tmp_path_factory):
 def test_demo_runs_the_whole_path_and_writes_a_report(demo):
     result, out = demo["result"], demo["out"]
     assert "Traceback" not in result.stderr
-    assert "epoch 15/15" in result.stderr and "converting: int8" in result.stderr
+    assert "epoch 1/15" in result.stderr and "converting: int8" in result.stderr
+    assert "split: 1168 train, 179 validation, 450 test" in result.stderr
     data = json.loads(result.stdout)
     assert data["schema"] == "edgekit.demo/2"
     report = json.loads((out / "report.json").read_text())
@@ -44,7 +46,14 @@ def test_demo_runs_the_whole_path_and_writes_a_report(demo):
     for name in rows:
         assert (out / f"digits_cnn_{name}.tflite").is_file()
         manifest = json.loads((out / f"digits_cnn_{name}.json").read_text())
-        assert manifest["verification"]["data"]["source"] == "digits-test"
+        assert manifest["verification"]["data"]["source"] == "the test split of digits/ (seed 0)"
+        assert manifest["inputs"][0]["shape"] == [1, 32, 32, 1]
+    # the data folder a user would have: one subfolder of PNGs per class
+    assert sorted(p.name for p in (out / "digits").iterdir()) == [str(d) for d in range(10)]
+    assert len(list((out / "digits").glob("*/*.png"))) == 1797
+    record = json.loads((out / "digits_cnn.train.json").read_text())
+    assert record["data"]["source"] == "digits/" and record["model"]["path"] == "digits_cnn.keras"
+    assert not set(record["split"]["test"]) & set(record["split"]["train"])
     markdown = (out / "report.md").read_text()
     assert "| int8 |" in markdown and report["summary"] in markdown
     assert "<svg" in (out / "report.html").read_text()
@@ -55,7 +64,8 @@ def test_demo_names_no_temporary_folder(demo):
     """Data by its built-in name, files relative to the demo folder (it is renamed into place)."""
     out = demo["out"]
     report = json.loads((out / "report.json").read_text())
-    for name in ("report.json", "bench.json", "report.md", "digits_cnn_int8.json"):
+    for name in ("report.json", "bench.json", "report.md", "report.html", "digits_cnn_int8.json",
+                 "digits_cnn.train.json"):
         assert tempfile.gettempdir() + "/" not in (out / name).read_text(), name
     bench = json.loads((out / "bench.json").read_text())
     assert bench["schema"] == "edgekit.bench/2" and bench["reference"]["kind"] == "keras"

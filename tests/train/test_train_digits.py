@@ -43,6 +43,10 @@ def test_record_and_report_are_written_beside_the_model(png_run):
     assert record["model"]["sha256"] == result.model.sha256 and record["split"]["test"] == list(result.split.test)
     assert record["test"]["accuracy"] == result.test.accuracy and len(record["history"]) == len(result.history)
     assert record["export"]["artifacts"][0]["recipe"] == "int8"
+    # files beside the record are named by file name (the folder may move); the result keeps paths
+    assert record["model"]["path"] == "digits.keras" and record["report_path"] == "digits.train.html"
+    assert record["export"]["artifacts"][0]["path"] == "digits_int8.tflite"
+    assert result.model.path == str(folder / "digits.keras")
     page = (folder / "digits.train.html").read_text()
     assert "<table class=\"confusion\">" in page and page.count("class=\"diag\"") == 10
     assert "<svg" in page and "http" not in page.replace("http-equiv", "")
