@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 
 import numpy as np
 import pytest
@@ -62,7 +61,7 @@ def test_int8_export_is_calibrated_on_train_and_measured_on_the_test_split(png_r
     # the splits were written to a temporary folder: the manifest names them, not that folder
     assert manifest["verification"]["data"]["source"] == f"the test split of {digits_pngs} (seed 0)"
     assert manifest["calibration"]["source"] == f"the training split of {digits_pngs} (seed 0)"
-    assert tempfile.gettempdir() not in artifact.manifest_path.read_text().replace(str(digits_pngs), "")
+    assert "edgekit-train-export-" not in artifact.manifest_path.read_text()
     assert abs(manifest["verification"]["accuracy"] - result.test.accuracy) <= 0.02
     assert manifest["labels"] == list(result.labels)
     assert manifest["preprocessing"]["color"] == "L"
