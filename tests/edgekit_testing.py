@@ -7,6 +7,7 @@ a plain module, not a conftest, so that test folders with their own conftest can
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,14 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def default_sigint() -> None:
+    """`preexec_fn` for a child a test will interrupt: SIGINT at its default, whatever this
+    process inherited. A suite started as `nohup pytest &` (or from a non-interactive shell's
+    background job) ignores SIGINT, exec keeps an ignored signal ignored, and the child would
+    then never see the test's Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run_cli(*args, cwd=None, timeout=600, env_columns: int = 200) -> subprocess.CompletedProcess:

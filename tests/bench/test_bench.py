@@ -14,7 +14,7 @@ import sys
 import numpy as np
 import pytest
 
-from edgekit_testing import FIXTURES, REPO, assert_clean_error, run_cli
+from edgekit_testing import FIXTURES, REPO, assert_clean_error, default_sigint, run_cli
 from edgekit.artifact import BenchResult, ReferenceInfo
 from edgekit.bench import ReferenceOutputs, TimingConfig, load_bench_data, run_benchmark, verdict
 from edgekit.bench.reference import save_reference
@@ -199,18 +199,12 @@ def test_bench_errors(tmp_path, make, args, code, words):
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
-def _default_sigint():
-    """The child starts with SIGINT at its default even when this test process inherited it
-    ignored (`nohup ... &`): the test must not depend on its own signal state."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def test_ctrl_c_stops_cleanly_with_partial_results(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(REPO), COLUMNS="200")
     process = subprocess.Popen(
         [sys.executable, "-m", "edgekit", "bench", str(FIXTURES / "float32.tflite"), "--runs", "3000000",
          "--min-time", "0", "--warmup-time", "0", "-o", str(tmp_path / "partial.json")],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint,
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint,
     )
     lines = []
     for line in process.stderr:  # the event: timed runs are under way (a progress line counts them)

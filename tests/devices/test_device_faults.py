@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from standin_pi import SshServer, free_port, leftovers, wait_clean
-from edgekit_testing import FIXTURES, REPO, assert_clean_error, run_cli
+from edgekit_testing import FIXTURES, REPO, assert_clean_error, default_sigint, run_cli
 
 pytestmark = pytest.mark.slow
 FAST = ("--runs", "10", "--min-time", "0", "--warmup", "1", "--warmup-time", "0", "--threads", "1")
@@ -157,7 +157,7 @@ def test_ctrl_c_keeps_partial_results_and_cleans_the_device(lab, rpi_setup, tmp_
         [sys.executable, "-m", "edgekit", "bench", str(MODEL), "--device", "rpi", "--runs", "5",
          "--min-time", "60", "--warmup-time", "0", "--threads", "1", "-o", str(tmp_path / "partial.json")],
         cwd=project, env=dict(os.environ, PYTHONPATH=str(REPO)), stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint,
     )
     lines, reader = wait_for_line(process, "runs")  # timed runs under way on the device (a progress line)
     process.send_signal(signal.SIGINT)

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from edgekit_testing import REPO
+from edgekit_testing import REPO, default_sigint
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +32,7 @@ def _start_convert(folder, *extra, tmpdir=None):
     process = subprocess.Popen(
         [sys.executable, "-m", "edgekit", "convert", "m.keras", "--all", "--calib", "calib.npy", "--calib-samples",
          "300", *extra], cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # whatever this process inherited
+        preexec_fn=default_sigint,  # whatever this process inherited
     )
     return process
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from edgekit_testing import REPO
+from edgekit_testing import REPO, default_sigint
 
 SWALLOWED = r"""
 import gc, os, signal, sys
@@ -47,11 +47,12 @@ def test_ctrl_c_handled_by_a_benchmark_is_not_raised_again():
     script = (
         "import os, signal\nfrom edgekit import _signals\n_signals.install()\n"
         "try:\n    os.kill(os.getpid(), signal.SIGINT)\n    [None for _ in range(10**6)]\n"
-        "except KeyboardInterrupt:\n    _signals.handled()\n_signals.check()\nprint('carried on')\n"
+        "except KeyboardInterrupt:\n    _signals.handled()\n    print('handled')\n_signals.check()\nprint('carried on')\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}, timeout=60)
-    assert result.stdout.strip() == "carried on", result.stderr
+                            env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}, timeout=60,
+                            preexec_fn=default_sigint)
+    assert result.stdout.split() == ["handled", "carried", "on"], result.stderr
 
 
 def test_sigint_ignored_by_the_parent_stays_ignored():
@@ -61,4 +62,12 @@ def test_sigint_ignored_by_the_parent_stays_ignored():
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}, timeout=60,
                             preexec_fn=lambda: __import__("signal").signal(2, __import__("signal").SIG_IGN))
+    assert result.stdout.strip() == "True", result.stderr
+
+
+def test_children_of_the_suite_start_with_sigint_at_its_default():
+    """The suite may be started with SIGINT ignored (`nohup pytest &`); conftest.py undoes that
+    for the children, so a test's Ctrl-C reaches the edgekit it started."""
+    script = "import signal\nprint(signal.getsignal(signal.SIGINT) is signal.default_int_handler)\n"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "True", result.stderr

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from edgekit_testing import REPO
+from edgekit_testing import REPO, default_sigint
 
 pytestmark = pytest.mark.convert
 
@@ -41,7 +41,7 @@ def test_ctrl_c_stops_after_the_step_and_keeps_the_best_model(digits_pngs, tmp_p
     process = subprocess.Popen(
         [sys.executable, "-m", "edgekit", "train", str(digits_pngs), "-o", str(tmp_path / "m.keras"), "--epochs",
          "500", "--patience", "500", "--augment", "none"],
-        env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
     try:
         seen = _wait_for(process, "epoch 2/500")
         process.send_signal(signal.SIGINT)
