@@ -298,6 +298,7 @@ def _notes(result, labels) -> tuple[str, ...]:
     if not models:
         return tuple(notes)
     reasons: dict[str, list[str]] = {}
+    explained: set[int] = set()
     for i, m in enumerate(models[1:], start=1):
         speedup = _vs(m, "speedup")
         if speedup is None or speedup > 1 / SAME_SPEED:
@@ -305,13 +306,28 @@ def _notes(result, labels) -> tuple[str, ...]:
         reason = m.kernel_note or _overhead(models[0])
         if reason:
             reasons.setdefault(reason, []).append(f"{labels[i]} ({_speed(speedup, labels[0])})")
+            explained.add(i)
     for reason, slower in reasons.items():
         notes.append(f"{_join(slower)} {'is' if len(slower) == 1 else 'are'} slower: {reason}.")
+    notes.extend(_kernel_notes(models, labels, explained))
     noisy = [labels[i] for i, m in enumerate(models) if _timed(m) and m.latency.robust_spread > HIGH_SPREAD]
     if noisy:
         notes.append(f"Latency varied by more than {HIGH_SPREAD:.0%} (IQR/p50) for {_join(noisy)}: "
                      "rerun on an idle machine before trusting small differences.")
     return tuple(notes)
+
+
+def _kernel_notes(models, labels, explained: set[int]) -> list[str]:
+    """Slow kernels are said even when this run did not measure the model slower (a tiny,
+    overhead-bound model or a busy machine can hide them): they decide what a larger model
+    or the device will show."""
+    notes = [f"{labels[0]}: {models[0].kernel_note}."] if models[0].kernel_note else []
+    by_reason: dict[str, list[str]] = {}
+    for i, m in enumerate(models[1:], start=1):
+        if m.kernel_note and i not in explained:
+            by_reason.setdefault(m.kernel_note, []).append(labels[i])
+    return notes + [f"{_join(names)}: {reason} (not measured slower than {labels[0]} in this run)."
+                    for reason, names in by_reason.items()]
 
 
 def _overhead(base) -> str | None:
