@@ -195,15 +195,37 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_folders(prefix: str, folder: str | None = None) -> list[Path]:
-    """Remove `{prefix}{pid}-*` folders in the temp folder whose process is gone (a run that
-    was SIGKILLed cannot clean up after itself; the next one does)."""
-    removed = []
-    for candidate in Path(folder or tempfile.gettempdir()).glob(f"{prefix}*-*"):
-        pid_text = candidate.name[len(prefix):].split("-", 1)[0]
-        if candidate.is_dir() and pid_text.isdigit() and not _pid_alive(int(pid_text)):
-            import shutil
+# Every temporary folder edgekit makes in $TMPDIR, named `{prefix}{pid}-XXXX` by temp_folder
+# (the README's reliability section lists them: what a SIGKILL can leave).
+TEMP_PREFIXES = (
+    "edgekit-savedmodel-", "edgekit-debug-", "edgekit-edgetpu-", "edgekit-run-", "edgekit-setup-",
+    "edgekit-wheels-", "edgekit-train-", "edgekit-train-export-", "edgekit-tflite-",
+    "edgekit-optimize-", "edgekit-demo-test-",
+)
 
+
+def _stale_pid(name: str) -> int | None:
+    """The pid in `{prefix}{pid}-XXXX` for a known prefix, when that process is gone."""
+    for prefix in TEMP_PREFIXES:
+        pid_text = name[len(prefix):].split("-", 1)[0] if name.startswith(prefix) else ""
+        if pid_text.isdigit():
+            return None if _pid_alive(int(pid_text)) else int(pid_text)
+    return None
+
+
+def remove_stale_folders(folder: str | None = None) -> list[Path]:
+    """Remove every edgekit temporary folder in the temp folder whose process is gone (a run
+    that was SIGKILLed cannot clean up after itself; the next run of any command does)."""
+    import shutil
+
+    removed = []
+    try:
+        with os.scandir(folder or tempfile.gettempdir()) as entries:
+            candidates = [Path(e.path) for e in entries if e.name.startswith("edgekit-") and _stale_pid(e.name)]
+    except OSError:  # an unreadable temp folder: nothing edgekit can clean there
+        return removed
+    for candidate in candidates:
+        if candidate.is_dir() and not candidate.is_symlink():
             shutil.rmtree(candidate, ignore_errors=True)
             removed.append(candidate)
     return removed
@@ -212,7 +234,9 @@ def remove_stale_folders(prefix: str, folder: str | None = None) -> list[Path]:
 @contextlib.contextmanager
 def temp_folder(prefix: str):
     """A temporary folder named `{prefix}{pid}-XXXX`, removed on the way out; stale ones of
-    dead processes are removed on the way in."""
-    remove_stale_folders(prefix)
+    dead processes (any edgekit prefix) are removed on the way in."""
+    if prefix not in TEMP_PREFIXES:
+        raise ValueError(f"temp_folder: {prefix!r} is not in TEMP_PREFIXES")
+    remove_stale_folders()
     with tempfile.TemporaryDirectory(prefix=f"{prefix}{os.getpid()}-") as tmp:
         yield tmp

@@ -28,7 +28,7 @@ from typing import Callable
 
 import numpy as np
 
-from ._files import check_folder
+from ._files import check_folder, temp_folder
 from .artifact import BenchResult, dumps, to_json
 from .bench import run_benchmark
 from .bench.data import load_bench_data
@@ -108,7 +108,7 @@ def _run(work: Path, epochs: int, timing: TimingConfig, threads: int | None, ste
     trained = _train(folder, work / f"{MODEL_NAME}.keras", epochs, step)
     converted = trained.export
     test_name = f"the test split of {DATA_NAME} (seed {trained.split.seed})"
-    with tempfile.TemporaryDirectory(prefix="edgekit-demo-test-") as tmp:
+    with temp_folder("edgekit-demo-test-") as tmp:
         test_folder = link_files(folder, trained.split.test, Path(tmp))
         test = load_bench_data(test_folder, converted.artifacts[0].path, name=test_name)
     reference = reference_outputs(work / f"{MODEL_NAME}.keras", test.x)

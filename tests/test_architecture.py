@@ -89,6 +89,21 @@ def _imports_of(path: Path, tree) -> set[str]:
     return {n for n in names if n.startswith("edgekit")}
 
 
+def test_temporary_folders_come_from_temp_folder():
+    """A folder in $TMPDIR that a SIGKILL leaves behind is swept by the next run only when
+    `_files.temp_folder` made it (a known prefix and the pid): no other module makes one."""
+    direct = []
+    for path, tree in _modules():
+        if path.name == "_files.py":
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                    and node.func.attr in ("TemporaryDirectory", "mkdtemp") \
+                    and not any(k.arg == "dir" for k in node.keywords):
+                direct.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert direct == []
+
+
 def test_runtime_modules_form_no_import_cycle():
     graph = {_module_name(p): _imports_of(p, t) for p, t in _modules() if _module_name(p).startswith("edgekit.runtime")}
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import queue
-import tempfile
 import threading
 import time
 import uuid
@@ -218,7 +217,7 @@ def check_runtime(info: dict, device: Device) -> list[str]:
             f"{device.name}: the device has edgekit {versions.get('edgekit')} and this computer "
             f"{__version__}; {fix} to update it"
         )
-    with tempfile.TemporaryDirectory() as tmp:
+    with temp_folder("edgekit-wheels-") as tmp:
         local = sha256_file(edgekit_wheel(Path(tmp)))
     if (record.get("edgekit_wheel") or {}).get("sha256") != local:
         return [f"the edgekit sources on {device.name} differ from this computer's (same version "

@@ -11,13 +11,12 @@ crash the interpreter). Reference outputs come from the float model through edge
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .._files import sha256_file
+from .._files import sha256_file, temp_folder
 from ..artifact import InputRecord as InputSpec
 from ..errors import BadInputError, EdgekitError, UsageError
 from ..runtime import Model, describe
@@ -156,7 +155,7 @@ def _probe(content: bytes, name: str) -> None:
     """Load, allocate and invoke once in a child process (crashes become a BadInputError)."""
     from ..runtime.probe import probe_model
 
-    with tempfile.TemporaryDirectory(prefix="edgekit-tflite-") as tmp:
+    with temp_folder("edgekit-tflite-") as tmp:
         path = Path(tmp) / name
         path.write_bytes(content)
         probe_model(path, data=content)

@@ -12,7 +12,6 @@ pick and its manifest. The temporary folder goes in every case.
 from __future__ import annotations
 
 import shutil
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from .._files import check_outputs, output_lock
+from .._files import check_outputs, output_lock, temp_folder
 from ..convert import ConvertRequest, DataOptions, EdgeTpuOptions, LoadOptions
 from ..convert.request import read_labels
 from ..errors import BadInputError, Interrupted, UsageError, error_for_exit_code
@@ -100,7 +99,7 @@ def optimize(
         local_target(threads, accept_new_host_key, edgetpu)
     step(f"budgets: {'; '.join(budgets.describe()) or 'none'}; objective: {budgets.describe_objective()}; "
          f"target: {target.info.name} ({target.info.cores} cores, threads {','.join(map(str, target.info.threads))})")
-    with output_lock(files), tempfile.TemporaryDirectory(prefix="edgekit-optimize-") as tmp:
+    with output_lock(files), temp_folder("edgekit-optimize-") as tmp:
         result, built = search(request, budgets, target, timing, limit_s, started, Path(tmp), step)
         result = replace(result, notes=tuple(notes) + result.notes)
         chosen = result.candidate(result.pick or (result.closest_overall if best_effort else None))

@@ -11,14 +11,13 @@ NAME.keras, NAME.train.json and NAME.train.html; the export runs convert on the 
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
 from .. import _tf
-from .._files import check_outputs, output_lock
+from .._files import check_outputs, output_lock, temp_folder
 from ..artifact import package_versions
 from ..artifact.manifest import now
 from ..data import BUILTIN_DATASETS
@@ -120,7 +119,7 @@ def run(data, options: TrainOptions, exporting: ExportOptions, *, output=None, f
     with output_lock(files[:3] if chief else []):  # the export's files: convert locks them itself
         planned = plan(data, options, step)  # data errors are said before TensorFlow is imported
         strategy = qat_mod.start_strategy(options.strategy)  # before TensorFlow runs anything
-        with tempfile.TemporaryDirectory(prefix="edgekit-train-") as tmp:
+        with temp_folder("edgekit-train-") as tmp:
             model, result, prepared = _train(planned, options, exporting, strategy, Path(tmp), model_path, chief,
                                              step, on_epoch or (lambda record: None))
             if data_name:

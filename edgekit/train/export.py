@@ -12,11 +12,11 @@ model (see `edgekit.train.record.use_training_record`).
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from .._files import temp_folder
 from .options import ExportOptions, TrainOptions
 
 QAT_MAX_SAMPLES = 5000  # QAT holds its training data in memory as float32
@@ -29,7 +29,7 @@ def export(model_path: Path, parts: dict, exporting: ExportOptions, options: Tra
     from ..quantize.qat import QatSettings
 
     recipes = list(exporting.recipes)
-    with tempfile.TemporaryDirectory(prefix="edgekit-train-export-") as tmp:
+    with temp_folder("edgekit-train-export-") as tmp:
         folder = Path(tmp)
         calib = write_split(folder, "train-split", subset(parts["train"], 2 * exporting.calib_samples, options.seed))
         eval_part = "test" if len(parts["test"]) else "val"
