@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 
@@ -23,6 +25,32 @@ def default_sigint() -> None:
     background job) ignores SIGINT, exec keeps an ignored signal ignored, and the child would
     then never see the test's Ctrl-C."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def wait_for_stderr(process, words: str, limit: float = 120) -> list[str]:
+    """Read a child's stderr lines until one contains `words` (the event a test waits for, never
+    a sleep); returns the lines read. Fails with what was seen if the child ends first or
+    `limit` seconds pass."""
+    deadline, seen = time.time() + limit, []
+    while time.time() < deadline:
+        line = process.stderr.readline()
+        seen.append(line)
+        if words in line:
+            return seen
+        if not line and process.poll() is not None:
+            break
+    raise AssertionError(f"never saw {words!r}: {''.join(seen)}")
+
+
+def free_ports(n: int) -> list[int]:
+    """`n` distinct localhost ports that were free a moment ago (for local tf.distribute workers)."""
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("localhost", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
 
 
 def run_cli(*args, cwd=None, timeout=600, env_columns: int = 200) -> subprocess.CompletedProcess:

@@ -8,13 +8,13 @@ the images (boxes and labels, class masks, the top class) drawn with Pillow.
 from __future__ import annotations
 
 import io
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from rich.markup import escape
 from rich.table import Table
 
+from .._files import check_folder
 from ..errors import BadInputError
 from .format import fmt_ms
 
@@ -177,10 +177,9 @@ def check_save_folder(folder) -> None:
     if existing.exists() and not existing.is_dir():
         raise BadInputError(f"`save` {folder}: {existing} is not a folder; give a folder for the annotated images")
     try:
-        with tempfile.NamedTemporaryFile(prefix=".edgekit-probe-", dir=existing):
-            pass
-    except OSError as exc:
-        raise BadInputError(f"`save` {folder}: cannot write in {existing} ({exc.strerror or exc}); choose another folder") from exc
+        check_folder(existing)
+    except BadInputError as exc:
+        raise BadInputError(f"`save` {folder}: {exc}") from exc
 
 
 def _save_names(paths) -> list[str]:

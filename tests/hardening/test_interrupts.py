@@ -7,11 +7,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
-from edgekit_testing import REPO, default_sigint
+from edgekit_testing import REPO, default_sigint, wait_for_stderr
 
 pytestmark = pytest.mark.slow
 
@@ -37,24 +36,10 @@ def _start_convert(folder, *extra, tmpdir=None):
     return process
 
 
-def _wait_for(process, words, limit=120):
-    """Read stderr lines until one contains `words` (the convert is then mid-way)."""
-    deadline = time.time() + limit
-    seen = []
-    while time.time() < deadline:
-        line = process.stderr.readline()
-        seen.append(line)
-        if words in line:
-            return seen
-        if not line and process.poll() is not None:
-            break
-    raise AssertionError(f"never saw {words!r}: {''.join(seen)}")
-
-
 @pytest.mark.parametrize("sig,code", [(signal.SIGTERM, 143), (signal.SIGKILL, -9)])
 def test_killed_convert_leaves_no_final_files(tmp_path, sig, code):
     process = _start_convert(tmp_path)
-    _wait_for(process, "converting: int8")
+    wait_for_stderr(process, "converting: int8")
     process.send_signal(sig)
     _, err = process.communicate(timeout=120)
     assert process.returncode == code, err
@@ -74,7 +59,7 @@ def test_sigkill_while_writing_leaves_only_complete_files(tmp_path):
     from edgekit.runtime import describe
 
     process = _start_convert(tmp_path)
-    _wait_for(process, "writing")
+    wait_for_stderr(process, "writing")
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=60)
     for path in tmp_path.iterdir():
@@ -89,7 +74,7 @@ def test_a_signal_after_some_artifacts_says_which_were_written(tmp_path, sig, co
     """All recipes are converted and verified before the first file is written; a signal
     during the writes keeps the artifacts already complete and the message names them."""
     process = _start_convert(tmp_path)
-    seen = _wait_for(process, "writing m_int16x8.tflite")
+    seen = wait_for_stderr(process, "writing m_int16x8.tflite")
     process.send_signal(sig)
     _, err = process.communicate(timeout=120)
     err = "".join(seen) + err
@@ -113,7 +98,7 @@ def test_the_next_run_cleans_what_a_sigkill_left(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     process = _start_convert(work, tmpdir=tmpdir)
-    _wait_for(process, "converting: int8")
+    wait_for_stderr(process, "converting: int8")
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=60)
     assert [p.name for p in tmpdir.iterdir() if p.name.startswith("edgekit-savedmodel-")], "nothing to clean"

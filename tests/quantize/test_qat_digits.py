@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 
 import pytest
 
-from edgekit_testing import REPO
+from edgekit_testing import REPO, free_ports
 from edgekit.convert import convert
 from edgekit.quantize import Recipe
 from edgekit.quantize.qat import QatSettings
@@ -66,16 +65,6 @@ def test_fresh_qat_model_starts_from_the_data_ranges(digits_cnn_file, digits_fil
     assert before < 0.5 and after >= 0.99, (before, after)
 
 
-def _free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("localhost", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def _convert_cmd(model, files, out, strategy):
     return [sys.executable, "-m", "edgekit", "convert", str(model), "--qat", "--train-data",
             str(files["train"]), "--val-data", str(files["val"]), "--eval", str(files["test"]),
@@ -87,7 +76,7 @@ def test_two_local_workers_match_a_single_worker(tmp_path, digits_cnn_file, digi
     env.update(PYTHONPATH=str(REPO), COLUMNS="200")
     single, multi = tmp_path / "single", tmp_path / "multi"
     single.mkdir(), multi.mkdir()
-    workers = [f"localhost:{port}" for port in _free_ports(2)]
+    workers = [f"localhost:{port}" for port in free_ports(2)]
     procs, logs = [], []
     for index in range(2):
         config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}

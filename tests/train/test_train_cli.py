@@ -6,14 +6,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 
 import pytest
 
-from edgekit_testing import REPO, default_sigint
+from edgekit_testing import REPO, default_sigint, free_ports, wait_for_stderr
 
 pytestmark = pytest.mark.convert
 
@@ -24,26 +22,13 @@ def _env(**extra):
     return env
 
 
-def _wait_for(process, words, limit=300):
-    """Read stderr lines until one contains `words`; returns the lines read."""
-    deadline, seen = time.time() + limit, []
-    while time.time() < deadline:
-        line = process.stderr.readline()
-        seen.append(line)
-        if words in line:
-            return seen
-        if not line and process.poll() is not None:
-            break
-    raise AssertionError(f"never saw {words!r}: {''.join(seen)}")
-
-
 def test_ctrl_c_stops_after_the_step_and_keeps_the_best_model(digits_pngs, tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "edgekit", "train", str(digits_pngs), "-o", str(tmp_path / "m.keras"), "--epochs",
          "500", "--patience", "500", "--augment", "none"],
         env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
     try:
-        seen = _wait_for(process, "epoch 2/500")
+        seen = wait_for_stderr(process, "epoch 2/500", limit=300)
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=120)
     finally:
@@ -61,19 +46,9 @@ def test_ctrl_c_stops_after_the_step_and_keeps_the_best_model(digits_pngs, tmp_p
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.keras", "m.train.html", "m.train.json"]
 
 
-def _free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("localhost", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 @pytest.mark.slow
 def test_two_local_workers_train_together_and_only_the_chief_writes(digits_npz, tmp_path):
-    workers = [f"localhost:{port}" for port in _free_ports(2)]
+    workers = [f"localhost:{port}" for port in free_ports(2)]
     procs, logs = [], []
     for index in range(2):
         config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
